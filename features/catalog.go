@@ -1,0 +1,290 @@
+package features
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Item is one catalogue entry. The catalogue holds no personal data.
+type Item struct {
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	Categories  []string  `json:"categories,omitempty"`
+	Sensitive   bool      `json:"sensitive,omitempty"`
+	Promotional bool      `json:"promotional,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Catalogue input limits.
+const (
+	MaxTitleLen       = 200
+	MaxCategories     = 10
+	MaxCategoryLen    = 64
+	MaxItemsPerUpsert = 1000
+)
+
+// ValidateItem checks an item before it is written; field names the item in
+// the caller's request, e.g. "items[3]".
+func ValidateItem(field string, it *Item) error {
+	if err := ValidateItemID(field+".item_id", it.ID); err != nil {
+		return err
+	}
+	if err := validateText(field+".title", it.Title, MaxTitleLen); err != nil {
+		return err
+	}
+	if len(it.Categories) > MaxCategories {
+		return invalidf(field+".categories", "at most %d categories, got %d", MaxCategories, len(it.Categories))
+	}
+	for i, c := range it.Categories {
+		if err := validateText(fmt.Sprintf("%s.categories[%d]", field, i), c, MaxCategoryLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateText(field, s string, max int) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return invalidf(field, "required")
+	case len(s) > max:
+		return invalidf(field, "at most %d bytes, got %d", max, len(s))
+	}
+	for _, r := range s {
+		if r == '\uFFFD' || !unicode.IsPrint(r) {
+			return invalidf(field, "must be printable UTF-8")
+		}
+	}
+	return nil
+}
+
+// Catalog stores items in Redis and keeps an in-memory snapshot that a
+// request brings up to date with the catalogue version it read in its own
+// pipeline, so a change is visible to the very next request on every server.
+//
+// Keys (one hash tag, so a change is one transaction):
+//
+//	<ns>:{catalog}:items    hash, item id -> item JSON
+//	<ns>:{catalog}:version  integer, bumped by every change
+//	<ns>:{catalog}:changes  sorted set, item id -> version of its last change
+type Catalog struct {
+	rdb  redis.UniversalClient
+	keys catalogKeys
+
+	syncMu sync.Mutex
+	snap   atomic.Pointer[CatalogSnapshot]
+}
+
+// CatalogSnapshot is an immutable view of the catalogue at one version.
+type CatalogSnapshot struct {
+	Version int64
+	items   map[string]*Item
+
+	newestOnce sync.Once
+	newest     []*Item
+}
+
+// Newest lists the items, most recently updated first (ties by id).
+func (s *CatalogSnapshot) Newest() []*Item {
+	s.newestOnce.Do(func() {
+		s.newest = make([]*Item, 0, len(s.items))
+		for _, it := range s.items {
+			s.newest = append(s.newest, it)
+		}
+		sort.Slice(s.newest, func(i, j int) bool {
+			a, b := s.newest[i], s.newest[j]
+			if !a.UpdatedAt.Equal(b.UpdatedAt) {
+				return a.UpdatedAt.After(b.UpdatedAt)
+			}
+			return a.ID < b.ID
+		})
+	})
+	return s.newest
+}
+
+// Item returns the item with the given id, or nil.
+func (s *CatalogSnapshot) Item(id string) *Item { return s.items[id] }
+
+// Len returns the number of items.
+func (s *CatalogSnapshot) Len() int { return len(s.items) }
+
+// NewCatalog returns the catalogue under the keyspace.
+func NewCatalog(rdb redis.UniversalClient, ks Keyspace) *Catalog {
+	c := &Catalog{rdb: rdb, keys: ks.catalog()}
+	c.snap.Store(&CatalogSnapshot{items: map[string]*Item{}})
+	return c
+}
+
+// VersionKey is the key holding the catalogue version, for callers that read
+// it in their own pipeline and then call SyncTo.
+func (c *Catalog) VersionKey() string { return c.keys.Version }
+
+// Upsert creates or replaces items, all or none. Items must be validated.
+func (c *Catalog) Upsert(ctx context.Context, items []Item, now time.Time) error {
+	if len(items) == 0 {
+		return nil
+	}
+	fields := make([]any, 0, 2*len(items))
+	for i := range items {
+		items[i].UpdatedAt = now.UTC().Truncate(time.Millisecond)
+		raw, err := json.Marshal(&items[i])
+		if err != nil {
+			return fmt.Errorf("features.Catalog.Upsert: %w", err)
+		}
+		fields = append(fields, items[i].ID, raw)
+	}
+	return c.change(ctx, func(pipe redis.Pipeliner) []string {
+		pipe.HSet(ctx, c.keys.Items, fields...)
+		ids := make([]string, len(items))
+		for i := range items {
+			ids[i] = items[i].ID
+		}
+		return ids
+	})
+}
+
+// Delete removes an item; it reports whether the item existed.
+func (c *Catalog) Delete(ctx context.Context, id string) (bool, error) {
+	exists, err := c.rdb.HExists(ctx, c.keys.Items, id).Result()
+	if err != nil {
+		return false, fmt.Errorf("features.Catalog.Delete: %w", err)
+	}
+	if !exists {
+		return false, nil
+	}
+	err = c.change(ctx, func(pipe redis.Pipeliner) []string {
+		pipe.HDel(ctx, c.keys.Items, id)
+		return []string{id}
+	})
+	return err == nil, err
+}
+
+// change runs one catalogue write with a version bump, in one transaction.
+func (c *Catalog) change(ctx context.Context, write func(pipe redis.Pipeliner) []string) error {
+	txf := func(tx *redis.Tx) error {
+		v, err := parseCounter(tx.Get(ctx, c.keys.Version).Result())
+		if err != nil {
+			return err
+		}
+		next := v + 1
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			ids := write(pipe)
+			members := make([]redis.Z, len(ids))
+			for i, id := range ids {
+				members[i] = redis.Z{Score: float64(next), Member: id}
+			}
+			pipe.ZAdd(ctx, c.keys.Changes, members...)
+			pipe.Set(ctx, c.keys.Version, next, 0)
+			return nil
+		})
+		return err
+	}
+	for attempt := 0; attempt < 20; attempt++ {
+		err := c.rdb.Watch(ctx, txf, c.keys.Version)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("features.Catalog: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("features.Catalog: %w", ErrConflict)
+}
+
+// Get reads one item from Redis.
+func (c *Catalog) Get(ctx context.Context, id string) (Item, error) {
+	raw, err := c.rdb.HGet(ctx, c.keys.Items, id).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Item{}, fmt.Errorf("item %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Item{}, fmt.Errorf("features.Catalog.Get: %w", err)
+	}
+	var it Item
+	if err := json.Unmarshal(raw, &it); err != nil {
+		return Item{}, fmt.Errorf("features.Catalog.Get: %w", ErrCorrupt)
+	}
+	return it, nil
+}
+
+// Current brings the snapshot up to date with Redis and returns it.
+func (c *Catalog) Current(ctx context.Context) (*CatalogSnapshot, error) {
+	v, err := parseCounter(c.rdb.Get(ctx, c.keys.Version).Result())
+	if err != nil {
+		return nil, fmt.Errorf("features.Catalog.Current: %w", err)
+	}
+	return c.SyncTo(ctx, v)
+}
+
+// SyncTo returns a snapshot at version v or later, reading only the items
+// changed since the snapshot held in memory.
+func (c *Catalog) SyncTo(ctx context.Context, v int64) (*CatalogSnapshot, error) {
+	if s := c.snap.Load(); s.Version >= v {
+		return s, nil
+	}
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	old := c.snap.Load()
+	if old.Version >= v {
+		return old, nil
+	}
+	ids, err := c.rdb.ZRangeByScore(ctx, c.keys.Changes, &redis.ZRangeBy{
+		Min: "(" + strconv.FormatInt(old.Version, 10),
+		Max: strconv.FormatInt(v, 10),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("features.Catalog.SyncTo: %w", err)
+	}
+	items := make(map[string]*Item, len(old.items)+len(ids))
+	for id, it := range old.items {
+		items[id] = it
+	}
+	for start := 0; start < len(ids); start += 1000 {
+		batch := ids[start:min(start+1000, len(ids))]
+		vals, err := c.rdb.HMGet(ctx, c.keys.Items, batch...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("features.Catalog.SyncTo: %w", err)
+		}
+		for i, val := range vals {
+			s, ok := val.(string)
+			if !ok {
+				delete(items, batch[i])
+				continue
+			}
+			it := new(Item)
+			if err := json.Unmarshal([]byte(s), it); err != nil {
+				return nil, fmt.Errorf("features.Catalog.SyncTo: %w", ErrCorrupt)
+			}
+			items[batch[i]] = it
+		}
+	}
+	next := &CatalogSnapshot{Version: v, items: items}
+	c.snap.Store(next)
+	return next, nil
+}
+
+func parseCounter(val string, err error) (int64, error) {
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	v, perr := strconv.ParseInt(val, 10, 64)
+	if perr != nil || v < 0 {
+		return 0, fmt.Errorf("%w: counter %q", ErrCorrupt, val)
+	}
+	return v, nil
+}

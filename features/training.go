@@ -1,0 +1,85 @@
+package features
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/consent"
+)
+
+// ScanUsable visits every customer on every node and calls fn with the
+// signals usable for purpose now (for model training: collected for it,
+// consented now, allowed by the current policy, fresh). Customers with no
+// usable signal are skipped; fn never learns who a customer is. The visiting
+// order is deterministic for a given store: customers are sorted by
+// pseudonym, so a training run on the same data gives the same model.
+func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now time.Time, fn func(signals []Signal) error) error {
+	policy, err := s.policies.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("features.ScanUsable: %w", err)
+	}
+	catalog, err := s.catalog.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("features.ScanUsable: %w", err)
+	}
+	var customers []Pseudonym
+	err = ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
+		for _, k := range keys {
+			if p, ok := s.keys.pseudonymFromKey(k); ok {
+				customers = append(customers, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("features.ScanUsable: %w", err)
+	}
+	sort.Slice(customers, func(i, j int) bool { return strings.Compare(string(customers[i]), string(customers[j])) < 0 })
+
+	const batch = 200
+	for start := 0; start < len(customers); start += batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		group := customers[start:min(start+batch, len(customers))]
+		consentCmds := make([]*redis.MapStringStringCmd, len(group))
+		signalCmds := make([]*redis.MapStringStringCmd, len(group))
+		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, p := range group {
+				keys := s.keys.Customer(p)
+				consentCmds[i] = pipe.HGetAll(ctx, keys.Consent)
+				signalCmds[i] = pipe.HGetAll(ctx, keys.Signals)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("features.ScanUsable: %w", err)
+		}
+		for i, p := range group {
+			keys := s.keys.Customer(p)
+			view := &CustomerView{Policy: policy, Catalog: catalog}
+			if view.Consent, err = s.decodeState(keys.Consent, consentCmds[i].Val()); err != nil {
+				return err
+			}
+			if !view.Consent.Granted(purpose) {
+				continue
+			}
+			if view.Signals, err = s.decodeSignals(keys.Signals, signalCmds[i].Val()); err != nil {
+				return err
+			}
+			u := usableFor(view, purpose, now, s.retention)
+			if len(u.Signals) == 0 {
+				continue
+			}
+			if err := fn(u.Signals); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
