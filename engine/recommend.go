@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"sort"
+	"time"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features"
+)
+
+// Source names the model that placed an item.
+type Source uint8
+
+// Sources, from most to least personal.
+const (
+	// SourceCooccurrence: ranked from the customer's usable signals through
+	// item-to-item co-occurrence. The score is the exact sum of the
+	// contributions.
+	SourceCooccurrence Source = iota + 1
+	// SourcePopularity: popular with other customers; no personal data.
+	SourcePopularity
+	// SourceCatalog: newest in the catalogue, when the model has too little
+	// to offer; no personal data.
+	SourceCatalog
+)
+
+var sourceNames = map[Source]string{SourceCooccurrence: "cooccurrence", SourcePopularity: "popularity", SourceCatalog: "catalog"}
+
+// String returns the source's API name.
+func (s Source) String() string { return sourceNames[s] }
+
+// Personal reports whether items from this source were ranked from the
+// customer's own data.
+func (s Source) Personal() bool { return s == SourceCooccurrence }
+
+// Request is what to rank for.
+type Request struct {
+	Purpose consent.Purpose
+	Limit   int
+	Now     time.Time
+	// ExcludePromotional drops items flagged promotional (support surface).
+	ExcludePromotional bool
+	// AllowSensitive lets sensitive items be ranked from personal data; the
+	// caller sets it only when the customer gave explicit consent for
+	// sensitive data for this purpose. Sensitive items are never filled in
+	// from popularity or the catalogue.
+	AllowSensitive bool
+}
+
+// Contribution is one signal's exact share of a score.
+type Contribution struct {
+	// Signal indexes the usable signals the engine was given.
+	Signal int
+	Value  float64
+}
+
+// Scored is one ranked item.
+type Scored struct {
+	ItemID string
+	Score  float64
+	Source Source
+	// Contributions, for SourceCooccurrence, sum to Score; largest
+	// magnitude first.
+	Contributions []Contribution
+}
+
+// Result is a ranked answer.
+type Result struct {
+	Items        []Scored
+	ModelVersion string
+}
+
+// Personalized reports whether any item was ranked from personal data.
+func (r *Result) Personalized() bool {
+	for i := range r.Items {
+		if r.Items[i].Source.Personal() {
+			return true
+		}
+	}
+	return false
+}
+
+// Recommend ranks items for one customer from their usable signals only.
+// Co-occurrence candidates come first; popularity, then the newest catalogue
+// items, fill the rest. Items the customer bought (according to usable
+// signals: an unusable purchase must not change the answer), items missing
+// from the catalogue, and items the rules exclude are skipped.
+func (m *Model) Recommend(usable []features.Signal, catalog *features.CatalogSnapshot, req Request, w *Weights) Result {
+	res := Result{ModelVersion: m.Version}
+	if req.Limit <= 0 {
+		return res
+	}
+	bought := map[string]bool{}
+	for i := range usable {
+		if usable[i].Type == consent.Purchase {
+			bought[usable[i].ItemID] = true
+		}
+	}
+	chosen := map[string]bool{}
+	eligible := func(id string, personal bool) bool {
+		if bought[id] || chosen[id] {
+			return false
+		}
+		it := catalog.Item(id)
+		switch {
+		case it == nil:
+			return false
+		case req.ExcludePromotional && it.Promotional:
+			return false
+		case it.Sensitive && !(personal && req.AllowSensitive):
+			return false
+		}
+		return true
+	}
+
+	res.Items = m.scoreCooccurrence(usable, req, w, eligible)
+	for i := range res.Items {
+		chosen[res.Items[i].ItemID] = true
+	}
+	for _, i := range m.popular {
+		if len(res.Items) >= req.Limit {
+			break
+		}
+		if id := m.items[i]; eligible(id, false) {
+			chosen[id] = true
+			res.Items = append(res.Items, Scored{ItemID: id, Score: m.popularity[i], Source: SourcePopularity})
+		}
+	}
+	if len(res.Items) < req.Limit {
+		for _, it := range catalog.Newest() {
+			if len(res.Items) >= req.Limit {
+				break
+			}
+			if eligible(it.ID, false) {
+				chosen[it.ID] = true
+				res.Items = append(res.Items, Scored{ItemID: it.ID, Source: SourceCatalog})
+			}
+		}
+	}
+	return res
+}
+
+// scoreCooccurrence scores every neighbour of the usable signals' items and
+// returns the best eligible ones with their contributions.
+func (m *Model) scoreCooccurrence(usable []features.Signal, req Request, w *Weights, eligible func(string, bool) bool) []Scored {
+	if len(m.items) == 0 || len(usable) == 0 {
+		return nil
+	}
+	sc := m.scratch.Get().(*scoreScratch)
+	defer func() {
+		for _, j := range sc.touched {
+			sc.scores[j] = 0
+			sc.marked[j] = false
+		}
+		sc.touched = sc.touched[:0]
+		m.scratch.Put(sc)
+	}()
+
+	weights := make([]float64, len(usable))
+	sources := make([]int32, len(usable))
+	for s := range usable {
+		sources[s] = -1
+		i, ok := m.index[usable[s].ItemID]
+		if !ok {
+			continue
+		}
+		sources[s] = i
+		weights[s] = w.At(&usable[s], req.Now)
+		for _, nb := range m.neighbors[i] {
+			if !sc.marked[nb.item] {
+				sc.marked[nb.item] = true
+				sc.touched = append(sc.touched, nb.item)
+			}
+			sc.scores[nb.item] += weights[s] * nb.sim
+		}
+	}
+
+	type cand struct {
+		item  int32
+		score float64
+	}
+	cands := make([]cand, 0, len(sc.touched))
+	for _, j := range sc.touched {
+		if sc.scores[j] > 0 {
+			cands = append(cands, cand{j, sc.scores[j]})
+		}
+	}
+	sort.Slice(cands, func(x, y int) bool {
+		if cands[x].score != cands[y].score {
+			return cands[x].score > cands[y].score
+		}
+		return m.items[cands[x].item] < m.items[cands[y].item]
+	})
+
+	var out []Scored
+	for _, c := range cands {
+		if len(out) >= req.Limit {
+			break
+		}
+		id := m.items[c.item]
+		if !eligible(id, true) {
+			continue
+		}
+		item := Scored{ItemID: id, Source: SourceCooccurrence}
+		// Recompute in the same order as the accumulation above, so the
+		// score is exactly the sum of the contributions.
+		for s := range usable {
+			if sources[s] < 0 {
+				continue
+			}
+			if sim := m.similarity(sources[s], c.item); sim != 0 {
+				v := weights[s] * sim
+				item.Score += v
+				item.Contributions = append(item.Contributions, Contribution{Signal: s, Value: v})
+			}
+		}
+		sort.SliceStable(item.Contributions, func(x, y int) bool {
+			return abs(item.Contributions[x].Value) > abs(item.Contributions[y].Value)
+		})
+		out = append(out, item)
+	}
+	return out
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
