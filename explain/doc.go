@@ -1,0 +1,14 @@
+// Package explain turns the engine's exact contributions into explanations a
+// customer can read ("why you're seeing this"), and keeps each answer with its
+// explanations under a recommendation id for a limited time.
+//
+// Every result gets an explanation: personalised items cite the signals that
+// moved them (kind, item, date, purpose, the consent it rests on, and the
+// exact contribution); non-personalised items say what they are based on and
+// that no personal data was used; every answer lists what was not used, per
+// data category, and why. Wording lives in wording.go, nowhere else.
+//
+// explain must never state a contribution the engine did not compute, never
+// cite a signal that was not usable for the request, and never store an
+// explanation unsealed or without its retention limit.
+package explain

@@ -1,0 +1,90 @@
+package explain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/features"
+)
+
+// DefaultRetention is how long an answer and its explanations are kept.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// IDPrefix starts every recommendation id.
+const IDPrefix = "rec_"
+
+// NewID returns a fresh recommendation id.
+func NewID() string { return features.NewID(IDPrefix) }
+
+// ValidID reports whether id has the shape of a recommendation id.
+func ValidID(id string) bool { return features.ValidID(IDPrefix, id) }
+
+// Store keeps answers, sealed by the codec, under <ns>:rec:<id> with a TTL of
+// the retention period, and indexes each in its customer's sorted set of
+// recommendations so that export and erasure can find them.
+type Store struct {
+	rdb   redis.UniversalClient
+	keys  features.Keyspace
+	codec *features.Codec
+}
+
+// NewStore returns a store.
+func NewStore(rdb redis.UniversalClient, keys features.Keyspace, codec *features.Codec) *Store {
+	return &Store{rdb: rdb, keys: keys, codec: codec}
+}
+
+// Save stores an answer until rec.ExpiresAt. The customer's index entry and
+// the record are written in one pipeline.
+func (s *Store) Save(ctx context.Context, rec *Recommendation) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("explain.Save: %w", err)
+	}
+	key := s.keys.Recommendation(rec.ID)
+	index := s.keys.Customer(rec.Pseudonym).Recommendations
+	ttl := rec.ExpiresAt.Sub(rec.CreatedAt)
+	if ttl <= 0 {
+		return fmt.Errorf("explain.Save: expiry %s is not after creation", rec.ExpiresAt.Format(time.RFC3339))
+	}
+	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.ZAdd(ctx, index, redis.Z{Score: float64(rec.ExpiresAt.UnixMilli()), Member: rec.ID})
+		pipe.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(rec.CreatedAt.UnixMilli(), 10))
+		pipe.PExpire(ctx, index, ttl)
+		pipe.Set(ctx, key, s.codec.Seal(raw, key, ""), ttl)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("explain.Save: %w", err)
+	}
+	return nil
+}
+
+// Get returns a stored answer, or features.ErrNotFound once it has expired.
+func (s *Store) Get(ctx context.Context, id string, now time.Time) (*Recommendation, error) {
+	key := s.keys.Recommendation(id)
+	sealed, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("explain.Get: %w", err)
+	}
+	plain, err := s.codec.Open(sealed, key, "")
+	if err != nil {
+		return nil, fmt.Errorf("explain.Get: %w", err)
+	}
+	var rec Recommendation
+	if err := json.Unmarshal(plain, &rec); err != nil {
+		return nil, fmt.Errorf("explain.Get: %w", features.ErrCorrupt)
+	}
+	if !rec.ExpiresAt.After(now) {
+		return nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
+	}
+	return &rec, nil
+}
