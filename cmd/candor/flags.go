@@ -1,0 +1,247 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/server"
+)
+
+// serveOptions is the parsed command line of `candor serve`.
+type serveOptions struct {
+	cfg       server.Config
+	logFormat string
+	logLevel  string
+	// generatedSecret is true when --demo generated the pseudonym key.
+	generatedSecret bool
+	// demoKeys is true when --demo supplied the well-known demo API keys.
+	demoKeys bool
+}
+
+// envFlag is a flag whose default comes from an environment variable.
+type envFlag struct {
+	name, env, def, help string
+	isBool               bool
+}
+
+// boolText is a boolean flag kept as text, so that its value can come from
+// the environment and be validated with the other flags ("--demo" alone
+// means true).
+type boolText struct{ s *string }
+
+func (b boolText) String() string {
+	if b.s == nil {
+		return ""
+	}
+	return *b.s
+}
+func (b boolText) Set(v string) error { *b.s = v; return nil }
+func (b boolText) IsBoolFlag() bool   { return true }
+
+var serveFlags = []envFlag{
+	{"grpc-addr", "CANDOR_GRPC_ADDR", "127.0.0.1:9090", "gRPC listen address", false},
+	{"http-addr", "CANDOR_HTTP_ADDR", "127.0.0.1:8080", "HTTP listen address (REST under /v1/, /healthz, /readyz, /metrics)", false},
+	{"redis-url", "CANDOR_REDIS_URL", "", "redis://host:port/db, or a comma-separated list of cluster nodes; empty: embedded in-memory store", false},
+	{"redis-cluster", "CANDOR_REDIS_CLUSTER", "false", "treat a single --redis-url as a cluster seed", true},
+	{"namespace", "CANDOR_NAMESPACE", "candor", "prefix of every Redis key", false},
+	{"pseudonym-key-file", "CANDOR_PSEUDONYM_KEY_FILE", "", "file holding the master secret (at least 32 bytes, raw or base64); CANDOR_PSEUDONYM_KEY may hold it instead", false},
+	{"api-keys-file", "CANDOR_API_KEYS_FILE", "", "file of role:key lines; CANDOR_API_KEYS may hold role:key,role:key instead", false},
+	{"demo", "CANDOR_DEMO", "false", "seed a synthetic storefront into the embedded store and print a tour", true},
+	{"explanation-retention", "CANDOR_EXPLANATION_RETENTION", "720h", "how long answers and their explanations are kept", false},
+	{"retention", "CANDOR_RETENTION", "", "signal retention overrides, e.g. view=30d,search=7d", false},
+	{"model-refresh", "CANDOR_MODEL_REFRESH", "1m", "how often the item model is retrained from the store", false},
+	{"min-support", "CANDOR_MIN_SUPPORT", "3", "fewest distinct customers behind any statistic the model keeps (at least 2)", false},
+	{"log-format", "CANDOR_LOG_FORMAT", "text", "text or json", false},
+	{"log-level", "CANDOR_LOG_LEVEL", "info", "debug, info, warn or error", false},
+}
+
+// parseServeFlags reads flags, falling back to environment variables, then
+// to defaults. Secrets are read from files or the environment, never from
+// flags (flags show up in process listings).
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
+	fs := flag.NewFlagSet("candor serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, f := range serveFlags {
+		def := f.def
+		if v := getenv(f.env); v != "" {
+			def = v
+		}
+		if f.isBool {
+			v := def
+			vals[f.name] = &v
+			fs.Var(boolText{&v}, f.name, f.help+" ($"+f.env+")")
+			continue
+		}
+		vals[f.name] = fs.String(f.name, def, f.help+" ($"+f.env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: candor serve [flags]\n\nFlags (each also read from the environment variable shown):")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return serveOptions{}, errUsage
+		}
+		return serveOptions{}, errUsage
+	}
+	if fs.NArg() > 0 {
+		return serveOptions{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	get := func(name string) string { return strings.TrimSpace(*vals[name]) }
+
+	o := serveOptions{cfg: server.DefaultConfig(), logFormat: get("log-format"), logLevel: get("log-level")}
+	c := &o.cfg
+	c.GRPCAddr, c.HTTPAddr, c.Namespace = get("grpc-addr"), get("http-addr"), get("namespace")
+	c.RedisURL = server.RedisURL(get("redis-url"))
+	var errs []error
+	boolFlag := func(name string) bool {
+		b, err := strconv.ParseBool(get(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: want true or false, got %q", name, get(name)))
+		}
+		return b
+	}
+	c.RedisCluster, c.Demo = boolFlag("redis-cluster"), boolFlag("demo")
+	durationFlag := func(name string) time.Duration {
+		d, err := parseDuration(get(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", name, err))
+		}
+		return d
+	}
+	c.ExplanationRetention = durationFlag("explanation-retention")
+	c.ModelRefresh = durationFlag("model-refresh")
+	if n, err := strconv.Atoi(get("min-support")); err != nil {
+		errs = append(errs, fmt.Errorf("--min-support: want a whole number, got %q", get("min-support")))
+	} else {
+		c.Train.MinSupport = n
+	}
+	if err := parseRetention(get("retention"), c.SignalRetention); err != nil {
+		errs = append(errs, fmt.Errorf("--retention: %w", err))
+	}
+
+	secret, err := readSecret(get("pseudonym-key-file"), getenv("CANDOR_PSEUDONYM_KEY"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Secret = secret
+	keys, err := readAPIKeys(get("api-keys-file"), getenv("CANDOR_API_KEYS"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.APIKeys = keys
+
+	if c.Demo {
+		if c.RedisURL != "" {
+			errs = append(errs, errors.New("--demo seeds synthetic data and runs on the embedded store only: remove --redis-url"))
+		}
+		if c.Secret.IsZero() {
+			c.Secret, o.generatedSecret = features.GenerateSecret(), true
+		}
+		if len(c.APIKeys) == 0 {
+			c.APIKeys, o.demoKeys = demoAPIKeys(), true
+			for _, addr := range []string{c.GRPCAddr, c.HTTPAddr} {
+				if !isLoopback(addr) {
+					errs = append(errs, fmt.Errorf("--demo with the well-known demo API keys listens on loopback only, not %q: give --api-keys-file to listen elsewhere", addr))
+				}
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, err
+	}
+	return o, c.Validate()
+}
+
+// parseDuration accepts Go durations and whole days ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("want a duration such as 720h or 30d, got %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("want a duration such as 720h or 30d, got %q", s)
+	}
+	return d, nil
+}
+
+// parseRetention applies "type=duration,type=duration" overrides.
+func parseRetention(s string, r *features.Retention) error {
+	if s == "" {
+		return nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		name, dur, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return fmt.Errorf("want type=duration, got %q", part)
+		}
+		t, err := consent.ParseSignalType("retention", strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		d, err := parseDuration(strings.TrimSpace(dur))
+		if err != nil {
+			return err
+		}
+		if err := r.Set(t, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readSecret reads the master secret from a file or the environment. Raw
+// bytes or standard base64 are accepted; either way at least 32 bytes.
+func readSecret(path, env string) (features.Secret, error) {
+	raw := env
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return features.Secret{}, fmt.Errorf("--pseudonym-key-file: %w", err)
+		}
+		raw = string(b)
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return features.Secret{}, nil
+	}
+	if decoded, err := base64.StdEncoding.DecodeString(raw); err == nil && len(decoded) >= features.MinSecretLen {
+		return features.NewSecret(decoded)
+	}
+	s, err := features.NewSecret([]byte(raw))
+	if err != nil {
+		return features.Secret{}, fmt.Errorf("pseudonym key: need at least %d bytes (try: openssl rand -base64 48)", features.MinSecretLen)
+	}
+	return s, nil
+}
+
+// readAPIKeys reads role:key entries from a file or the environment.
+func readAPIKeys(path, env string) ([]server.APIKey, error) {
+	text := env
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--api-keys-file: %w", err)
+		}
+		text = string(b)
+	}
+	keys, err := server.ParseAPIKeys(text)
+	if err != nil {
+		return nil, fmt.Errorf("API keys: %w", err)
+	}
+	return keys, nil
+}

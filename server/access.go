@@ -1,0 +1,43 @@
+package server
+
+import "slices"
+
+// access is the role table: which role may call which method. A method not
+// listed is refused to everyone (fail closed). Keep README.md's table in step
+// with this one; TestAccessTableMatchesReadme checks it.
+//
+// The principles: the storefront tracks, recommends and records the
+// customer's consent choices; the support agent does the same for the support
+// surface; the marketer sets the signal-set policy and never reads a
+// customer's data; the privacy officer audits (reads consent, ledgers, stored
+// explanations and policy) but changes nothing; the admin manages the
+// catalogue.
+var access = map[string][]Role{
+	"/candor.v1.ConsentService/GetConsents":        {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer},
+	"/candor.v1.ConsentService/UpdateConsents":     {RoleStorefront, RoleSupportAgent},
+	"/candor.v1.ConsentService/ListConsentHistory": {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer},
+
+	"/candor.v1.SignalService/TrackSignals": {RoleStorefront, RoleSupportAgent},
+
+	"/candor.v1.CatalogService/PutItem":          {RoleAdmin},
+	"/candor.v1.CatalogService/GetItem":          {RoleAdmin, RoleStorefront, RoleSupportAgent, RoleMarketer},
+	"/candor.v1.CatalogService/DeleteItem":       {RoleAdmin},
+	"/candor.v1.CatalogService/BatchUpsertItems": {RoleAdmin},
+
+	"/candor.v1.PolicyService/GetSignalSets": {RoleMarketer, RolePrivacyOfficer, RoleAdmin},
+	"/candor.v1.PolicyService/PutSignalSets": {RoleMarketer},
+
+	"/candor.v1.RecommendationService/GetRecommendations": {RoleStorefront, RoleSupportAgent},
+	"/candor.v1.RecommendationService/GetRecommendation":  {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer},
+}
+
+// surfaceAccess narrows GetRecommendations: which surfaces each role may ask
+// for.
+var surfaceAccess = map[Role][]string{
+	RoleStorefront:   {"storefront", "email"},
+	RoleSupportAgent: {"support"},
+}
+
+func allowed(fullMethod string, role Role) bool {
+	return slices.Contains(access[fullMethod], role)
+}

@@ -1,0 +1,198 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"slices"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Role is what a caller is allowed to do.
+type Role string
+
+// The roles. Customers themselves get access through their own tokens (a
+// later slice); here every caller is a system holding an API key.
+const (
+	RoleStorefront     Role = "storefront"
+	RoleSupportAgent   Role = "support_agent"
+	RoleMarketer       Role = "marketer"
+	RolePrivacyOfficer Role = "privacy_officer"
+	RoleAdmin          Role = "admin"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleStorefront, RoleSupportAgent, RoleMarketer, RolePrivacyOfficer, RoleAdmin}
+
+// ParseRole checks a role name.
+func ParseRole(s string) (Role, error) {
+	r := Role(s)
+	if slices.Contains(Roles, r) {
+		return r, nil
+	}
+	return "", fmt.Errorf("unknown role %q (known: storefront, support_agent, marketer, privacy_officer, admin)", s)
+}
+
+// MinAPIKeyLen is the shortest API key accepted.
+const MinAPIKeyLen = 16
+
+// APIKey binds a key to a role. The key never prints.
+type APIKey struct {
+	Role Role
+	key  string
+}
+
+// NewAPIKey checks and wraps a key.
+func NewAPIKey(role Role, key string) (APIKey, error) {
+	if len(key) < MinAPIKeyLen {
+		return APIKey{}, fmt.Errorf("API key for role %s: at least %d characters", role, MinAPIKeyLen)
+	}
+	if strings.ContainsAny(key, " \t\r\n,") {
+		return APIKey{}, fmt.Errorf("API key for role %s: must not contain white space or commas", role)
+	}
+	return APIKey{Role: role, key: key}, nil
+}
+
+// String redacts the key.
+func (k APIKey) String() string { return string(k.Role) + ":[redacted]" }
+
+// MarshalText redacts the key, so a config dump never holds it.
+func (k APIKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// ParseAPIKeys reads "role:key,role:key" (the CANDOR_API_KEYS format) or the
+// lines of an API keys file ("role:key" per line, '#' starts a comment).
+func ParseAPIKeys(text string) ([]APIKey, error) {
+	var keys []APIKey
+	fields := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == '\n' })
+	for n, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" || strings.HasPrefix(f, "#") {
+			continue
+		}
+		roleName, key, ok := strings.Cut(f, ":")
+		if !ok {
+			return nil, fmt.Errorf("API key entry %d: want role:key", n+1)
+		}
+		role, err := ParseRole(strings.TrimSpace(roleName))
+		if err != nil {
+			return nil, fmt.Errorf("API key entry %d: %w", n+1, err)
+		}
+		k, err := NewAPIKey(role, strings.TrimSpace(key))
+		if err != nil {
+			return nil, fmt.Errorf("API key entry %d: %w", n+1, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// authenticator maps presented keys to roles in constant time: every known
+// key is compared (as SHA-256 digests of equal length), with no early exit.
+type authenticator struct {
+	digests [][sha256.Size]byte
+	roles   []Role
+}
+
+func newAuthenticator(keys []APIKey) (*authenticator, error) {
+	a := &authenticator{}
+	seen := map[[sha256.Size]byte]bool{}
+	for _, k := range keys {
+		d := sha256.Sum256([]byte(k.key))
+		if seen[d] {
+			return nil, fmt.Errorf("the same API key is given twice (role %s)", k.Role)
+		}
+		seen[d] = true
+		a.digests = append(a.digests, d)
+		a.roles = append(a.roles, k.Role)
+	}
+	return a, nil
+}
+
+func (a *authenticator) role(presented string) (Role, bool) {
+	d := sha256.Sum256([]byte(presented))
+	found := -1
+	for i := range a.digests {
+		if subtle.ConstantTimeCompare(d[:], a.digests[i][:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return "", false
+	}
+	return a.roles[found], true
+}
+
+type roleKey struct{}
+
+// RoleFrom returns the authenticated caller's role.
+func RoleFrom(ctx context.Context) (Role, bool) {
+	r, ok := ctx.Value(roleKey{}).(Role)
+	return r, ok
+}
+
+// publicMethods need no API key: health checks for load balancers and
+// reflection for grpcurl (the API schema is public).
+func publicMethod(fullMethod string) bool {
+	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(fullMethod, "/grpc.reflection.")
+}
+
+// authUnary authenticates the caller and checks the role table.
+func (a *authenticator) authUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if publicMethod(info.FullMethod) {
+		return handler(ctx, req)
+	}
+	role, err := a.authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !allowed(info.FullMethod, role) {
+		return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", role, shortMethod(info.FullMethod))
+	}
+	return handler(context.WithValue(ctx, roleKey{}, role), req)
+}
+
+// authStream guards streaming methods (reflection is the only one today).
+func (a *authenticator) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if publicMethod(info.FullMethod) {
+		return handler(srv, ss)
+	}
+	role, err := a.authenticate(ss.Context())
+	if err != nil {
+		return err
+	}
+	if !allowed(info.FullMethod, role) {
+		return status.Errorf(codes.PermissionDenied, "role %s may not call %s", role, shortMethod(info.FullMethod))
+	}
+	return handler(srv, ss)
+}
+
+func (a *authenticator) authenticate(ctx context.Context) (Role, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	values := md.Get("authorization")
+	if len(values) != 1 {
+		return "", status.Error(codes.Unauthenticated, "missing API key: send the header \"Authorization: Bearer <key>\"")
+	}
+	scheme, key, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || key == "" {
+		return "", status.Error(codes.Unauthenticated, "malformed Authorization header: want \"Bearer <key>\"")
+	}
+	role, ok := a.role(strings.TrimSpace(key))
+	if !ok {
+		return "", status.Error(codes.Unauthenticated, "unknown API key")
+	}
+	return role, nil
+}
+
+func shortMethod(full string) string {
+	if i := strings.LastIndex(full, "."); i >= 0 {
+		return full[i+1:]
+	}
+	return full
+}

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// maxBodyBytes bounds REST request bodies (a full catalogue batch fits).
+const maxBodyBytes = "4M"
+
+// prettyJSON is the media type of indented answers, asked for with ?pretty.
+const prettyJSON = "application/json+pretty"
+
+// pretty turns a "pretty" query parameter into an Accept header asking the
+// gateway for indented JSON (handy with curl).
+func pretty(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		q := r.URL.Query()
+		if q.Has("pretty") {
+			q.Del("pretty")
+			r.URL.RawQuery = q.Encode()
+			r.Header.Set("Accept", prettyJSON)
+		}
+		return next(c)
+	}
+}
+
+// newGateway returns the REST gateway, dialled to the gRPC server through the
+// in-process listener.
+func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
+	conn, err := grpc.NewClient("passthrough:///candor-in-process",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server: gateway connection: %w", err)
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithMarshalerOption(prettyJSON, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Multiline: true, Indent: "  "},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithErrorHandler(errorHandler),
+	)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		candorv1.RegisterConsentServiceHandler,
+		candorv1.RegisterSignalServiceHandler,
+		candorv1.RegisterCatalogServiceHandler,
+		candorv1.RegisterPolicyServiceHandler,
+		candorv1.RegisterRecommendationServiceHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			_ = conn.Close()
+			return nil, nil, fmt.Errorf("server: gateway: %w", err)
+		}
+	}
+	return mux, func() { _ = conn.Close() }, nil
+}
+
+// errorHandler answers as grpc-gateway does ({"code", "message",
+// "details"} with the HTTP status of the code), except that a 401 carries a
+// proper Bearer challenge: the default handler would put the error message in
+// WWW-Authenticate.
+func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if status.Code(err) == codes.Unauthenticated {
+		w = bearerChallenge{w}
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+type bearerChallenge struct{ http.ResponseWriter }
+
+func (b bearerChallenge) WriteHeader(code int) {
+	b.Header().Set("WWW-Authenticate", `Bearer realm="candor"`)
+	b.ResponseWriter.WriteHeader(code)
+}
+
+// newEcho serves the gateway under /v1/, and /healthz, /readyz and /metrics.
+func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.BodyLimit(maxBodyBytes))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ReferrerPolicy: "no-referrer",
+	}))
+	e.Any("/v1/*", echo.WrapHandler(gateway), pretty)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	return e
+}
+
+// readyz answers 200 once the store answers and a model has been trained.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return c.String(http.StatusServiceUnavailable, "store not reachable\n")
+	}
+	if !s.models.Trained() {
+		return c.String(http.StatusServiceUnavailable, "model not trained yet\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"strings"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Store is an open connection to the data store.
+type Store struct {
+	Client redis.UniversalClient
+	// Embedded is true when the data lives in this process's memory only.
+	Embedded bool
+	close    func()
+}
+
+// Close releases the connection (and stops an embedded server).
+func (s *Store) Close() { s.close() }
+
+// OpenStore connects to Redis as configured: the embedded in-process server
+// when no URL is given, one server for a single redis:// URL, a cluster for a
+// comma-separated list of addresses (or with cluster set).
+func OpenStore(ctx context.Context, rawURL RedisURL, cluster bool) (*Store, error) {
+	raw := strings.TrimSpace(string(rawURL))
+	if raw == "" {
+		return openEmbedded()
+	}
+	opts, err := universalOptions(raw, cluster)
+	if err != nil {
+		return nil, err
+	}
+	client := redis.NewUniversalClient(opts)
+	if err := client.Ping(ctx).Err(); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("redis %s does not answer: %w", rawURL, err)
+	}
+	return &Store{Client: client, close: func() { _ = client.Close() }}, nil
+}
+
+func universalOptions(raw string, cluster bool) (*redis.UniversalOptions, error) {
+	parts := strings.Split(raw, ",")
+	opts := &redis.UniversalOptions{IsClusterMode: cluster || len(parts) > 1}
+	for _, part := range parts {
+		part = strings.TrimSpace(part)
+		if !strings.Contains(part, "://") {
+			opts.Addrs = append(opts.Addrs, part)
+			continue
+		}
+		o, err := redis.ParseURL(part)
+		if err != nil {
+			return nil, fmt.Errorf("redis URL %s: %w", RedisURL(part), err)
+		}
+		opts.Addrs = append(opts.Addrs, o.Addr)
+		if o.Username != "" {
+			opts.Username = o.Username
+		}
+		if o.Password != "" {
+			opts.Password = o.Password
+		}
+		if o.TLSConfig != nil {
+			opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.TLSConfig.ServerName}
+		}
+		if !opts.IsClusterMode {
+			opts.DB = o.DB
+		}
+	}
+	return opts, nil
+}
+
+func openEmbedded() (*Store, error) {
+	mr := miniredis.NewMiniRedis()
+	// Keys expire with the wall clock, like a real server.
+	mr.ClockTTL(true)
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return &Store{Client: client, Embedded: true, close: func() {
+		_ = client.Close()
+		mr.Close()
+	}}, nil
+}
