@@ -3,10 +3,15 @@
 // explanations under a recommendation id for a limited time.
 //
 // Every result gets an explanation: personalised items cite the signals that
-// moved them (kind, item, date, purpose, the consent it rests on, and the
-// exact contribution); non-personalised items say what they are based on and
-// that no personal data was used; every answer lists what was not used, per
-// data category, and why. Wording lives in wording.go, nowhere else.
+// moved them most (kind, item, date, purpose, the consent it rests on, and the
+// exact contribution), list every signal's contribution beside the score, and
+// count the rest; non-personalised items say what they are based on and that
+// no personal data was used, and why; every answer lists what was not used,
+// per data category, and why. Wording lives in wording.go, nowhere else.
+//
+// The answer is built directly as the API's Recommendation message
+// (candor.v1), and that message is what is stored: the explanation kept under
+// a recommendation id is, byte for byte, what the caller received.
 //
 // explain must never state a contribution the engine did not compute, never
 // cite a signal that was not usable for the request, and never store an

@@ -2,7 +2,6 @@ package explain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -39,24 +38,21 @@ func NewStore(rdb redis.UniversalClient, keys features.Keyspace, codec *features
 	return &Store{rdb: rdb, keys: keys, codec: codec}
 }
 
-// Save stores an answer until rec.ExpiresAt. The customer's index entry and
-// the record are written in one pipeline.
-func (s *Store) Save(ctx context.Context, rec *Recommendation) error {
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("explain.Save: %w", err)
-	}
-	key := s.keys.Recommendation(rec.ID)
-	index := s.keys.Customer(rec.Pseudonym).Recommendations
-	ttl := rec.ExpiresAt.Sub(rec.CreatedAt)
+// Save stores an answer until its expiry. The customer's index entry and the
+// record are written in one pipeline.
+func (s *Store) Save(ctx context.Context, p features.Pseudonym, a *Answer) error {
+	ttl := a.ExpiresAt.Sub(a.CreatedAt)
 	if ttl <= 0 {
-		return fmt.Errorf("explain.Save: expiry %s is not after creation", rec.ExpiresAt.Format(time.RFC3339))
+		return fmt.Errorf("explain.Save: expiry %s is not after creation", a.ExpiresAt.Format(time.RFC3339))
 	}
-	_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.ZAdd(ctx, index, redis.Z{Score: float64(rec.ExpiresAt.UnixMilli()), Member: rec.ID})
-		pipe.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(rec.CreatedAt.UnixMilli(), 10))
+	key := s.keys.Recommendation(a.ID)
+	index := s.keys.Customer(p).Recommendations
+	sealed := s.codec.Seal(encodeAnswer(p, a), key, "")
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.ZAdd(ctx, index, redis.Z{Score: float64(a.ExpiresAt.UnixMilli()), Member: a.ID})
+		pipe.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(a.CreatedAt.UnixMilli(), 10))
 		pipe.PExpire(ctx, index, ttl)
-		pipe.Set(ctx, key, s.codec.Seal(raw, key, ""), ttl)
+		pipe.Set(ctx, key, sealed, ttl)
 		return nil
 	})
 	if err != nil {
@@ -65,26 +61,27 @@ func (s *Store) Save(ctx context.Context, rec *Recommendation) error {
 	return nil
 }
 
-// Get returns a stored answer, or features.ErrNotFound once it has expired.
-func (s *Store) Get(ctx context.Context, id string, now time.Time) (*Recommendation, error) {
+// Get returns a stored answer and whose it is, or features.ErrNotFound once
+// it has expired.
+func (s *Store) Get(ctx context.Context, id string, now time.Time) (features.Pseudonym, *Answer, error) {
 	key := s.keys.Recommendation(id)
 	sealed, err := s.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
+		return "", nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("explain.Get: %w", err)
+		return "", nil, fmt.Errorf("explain.Get: %w", err)
 	}
 	plain, err := s.codec.Open(sealed, key, "")
 	if err != nil {
-		return nil, fmt.Errorf("explain.Get: %w", err)
+		return "", nil, fmt.Errorf("explain.Get: %w", err)
 	}
-	var rec Recommendation
-	if err := json.Unmarshal(plain, &rec); err != nil {
-		return nil, fmt.Errorf("explain.Get: %w", features.ErrCorrupt)
+	p, a, err := decodeAnswer(plain)
+	if err != nil {
+		return "", nil, fmt.Errorf("explain.Get: %w", features.ErrCorrupt)
 	}
-	if !rec.ExpiresAt.After(now) {
-		return nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
+	if !a.ExpiresAt.After(now) {
+		return "", nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
 	}
-	return &rec, nil
+	return p, a, nil
 }

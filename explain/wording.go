@@ -2,25 +2,26 @@ package explain
 
 import (
 	"fmt"
-	"strings"
-	"text/template"
+	"strconv"
 	"time"
 
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 )
 
-// All customer-facing wording lives here, as templates. Dates are written the
-// way a person reads them ("20 November 2026"), scores to two decimals.
+// All customer-facing wording lives here. Dates are written the way a person
+// reads them ("20 November 2026"), scores to two decimals. The sentences are
+// format strings rather than text/template: an answer renders dozens of them
+// on the hot path.
 
-// actions says what the customer did, per signal type, with the item title.
+// actions says what the customer did, per signal type; %s is the item title.
 var actions = [consent.NumSignalTypes]string{
-	consent.View:          `viewed {{.Title}}`,
-	consent.AddToCart:     `added {{.Title}} to your cart`,
-	consent.Purchase:      `bought {{.Title}}`,
-	consent.Search:        `found {{.Title}} through search`,
-	consent.Rating:        `rated {{.Title}} {{.Stars}} out of 5`,
-	consent.SupportTicket: `contacted us about {{.Title}}`,
+	consent.View:          "viewed %s",
+	consent.AddToCart:     "added %s to your cart",
+	consent.Purchase:      "bought %s",
+	consent.Search:        "found %s through search",
+	consent.Rating:        "rated %s %d out of 5",
+	consent.SupportTicket: "contacted us about %s",
 }
 
 // nouns name one and several signals of each type, for "not used" notes.
@@ -34,102 +35,124 @@ var nouns = [consent.NumSignalTypes][2]string{
 }
 
 const (
-	headlineSignalText = `Because you {{.Action}} on {{date .At}}.`
+	headlineFormat = "Because you %s on %s." // action, date
 
-	reasonSignalText = `You {{.Action}} on {{date .At}}. ` +
-		`Used for {{.Purpose}}, with the consent you gave on {{date .ConsentAt}}{{if .Notice}} (notice {{.Notice}}){{end}}. ` +
-		`{{if ge .Contribution 0.0}}It added {{score .Contribution}} to this item's score ({{percent .Share}}).` +
-		`{{else}}It lowered this item's score by {{score (neg .Contribution)}}.{{end}}`
+	// reasonFormat: action, date, purpose, consent date, notice clause.
+	reasonFormat  = "You %s on %s. Used for %s, with the consent you gave on %s%s."
+	noticeFormat  = " (notice %s)"
+	addedFormat   = " It added %.2f to this item's score (%.0f%%)."
+	loweredFormat = " It lowered this item's score by %.2f."
 
-	popularityText = `Popular with other customers{{if .Category}} in {{.Category}}{{end}}. ` +
-		`Not based on your personal data{{.Why}}.`
+	popularityFormat = "Popular with other customers%s. Not based on your personal data%s." // category clause, why
+	catalogFormat    = "New in our catalogue%s. Not based on your personal data%s."
+	categoryFormat   = " in %s"
 
-	catalogText = `New in our catalogue{{if .Category}} in {{.Category}}{{end}}. ` +
-		`Not based on your personal data{{.Why}}.`
-
-	notUsedText = `{{.Count}} {{.Noun}} {{if eq .Count 1}}was{{else}}were{{end}} not used: {{.Why}}.`
+	notUsedFormat = "%d %s %s not used: %s." // count, noun, was/were, why
 )
 
-// Why a non-personalised item carries no personal data, by the state of the
-// purpose's consent. Appended to popularityText and catalogText.
-var nonPersonalWhy = map[consent.Status]string{
-	consent.StatusUnknown:   `, because you have not consented to {{.Purpose}}`,
-	consent.StatusRefused:   `, because you chose not to consent to {{.Purpose}}`,
-	consent.StatusWithdrawn: `, because you withdrew your consent to {{.Purpose}}`,
-	consent.StatusGiven:     ``,
+// Why a non-personalised item carries no personal data, by the status of the
+// purpose's consent; %s is the purpose.
+var nonPersonalWhy = [...]string{
+	consent.StatusUnknown:   ", because you have not consented to %s",
+	consent.StatusRefused:   ", because you chose not to consent to %s",
+	consent.StatusWithdrawn: ", because you withdrew your consent to %s",
+	consent.StatusGiven:     "",
 }
 
-// Why a signal was left out, per reason.
-var notUsedWhy = map[features.Reason]string{
-	features.ReasonExpired:                       `{{if eq .Count 1}}it is{{else}}they are{{end}} older than the {{.Retention}} we keep them for`,
-	features.ReasonNotCollectedForPurpose:        `{{if eq .Count 1}}it was{{else}}they were{{end}} not collected for {{.Purpose}}`,
-	features.ReasonNoConsent:                     `{{.ConsentState}}`,
-	features.ReasonNotAllowedByPolicy:            `our data policy does not use {{.Plural}} for {{.Purpose}}`,
-	features.ReasonSensitiveNeedsExplicitConsent: `{{if eq .Count 1}}it concerns a sensitive item{{else}}they concern sensitive items{{end}}, which needs your explicit consent`,
+// Why signals of one kind were left out. Each is a function of the count (for
+// agreement), the purpose, the plural noun, the retention and the consent
+// status.
+var notUsedWhy = map[features.Reason]func(n int, purpose, plural, retention string, st consent.Status) string{
+	features.ReasonExpired: func(n int, _, _, retention string, _ consent.Status) string {
+		return pick(n, "it is", "they are") + " older than the " + retention + " we keep them for"
+	},
+	features.ReasonNoConsent: func(_ int, purpose, _, _ string, st consent.Status) string {
+		switch st {
+		case consent.StatusRefused:
+			return "you chose not to consent to " + purpose
+		case consent.StatusWithdrawn:
+			return "you withdrew your consent to " + purpose
+		}
+		return "you have not consented to " + purpose
+	},
+	features.ReasonNotCollectedForPurpose: func(n int, purpose, _, _ string, _ consent.Status) string {
+		return pick(n, "it was", "they were") + " not collected for " + purpose
+	},
+	features.ReasonNotAllowedByPolicy: func(_ int, purpose, plural, _ string, _ consent.Status) string {
+		return "our data policy does not use " + plural + " for " + purpose
+	},
+	features.ReasonSensitiveNeedsExplicitConsent: func(n int, _, _, _ string, _ consent.Status) string {
+		return pick(n, "it concerns a sensitive item", "they concern sensitive items") + ", which needs your explicit consent"
+	},
 }
 
-var noConsentWhy = map[consent.Status]string{
-	consent.StatusUnknown:   `you have not consented to {{.Purpose}}`,
-	consent.StatusRefused:   `you chose not to consent to {{.Purpose}}`,
-	consent.StatusWithdrawn: `you withdrew your consent to {{.Purpose}}`,
-	consent.StatusGiven:     `you have not consented to {{.Purpose}}`,
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
-var funcs = template.FuncMap{
-	"date":    func(t time.Time) string { return t.UTC().Format("2 January 2006") },
-	"score":   func(f float64) string { return fmt.Sprintf("%.2f", f) },
-	"percent": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
-	"neg":     func(f float64) float64 { return -f },
-}
-
-// render executes a template given as text. Templates are constants of this
-// file, so a failure is a programming error caught by the golden tests.
-func render(text string, data any) string {
-	t, ok := parsed[text]
-	if !ok {
-		t = template.Must(template.New("").Funcs(funcs).Option("missingkey=error").Parse(text))
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		panic("explain: template " + text + ": " + err.Error())
-	}
-	return b.String()
-}
-
-// parsed holds every template of this file, parsed once.
-var parsed = func() map[string]*template.Template {
-	m := map[string]*template.Template{}
-	add := func(text string) {
-		m[text] = template.Must(template.New("").Funcs(funcs).Option("missingkey=error").Parse(text))
-	}
-	for _, s := range actions {
-		add(s)
-	}
-	for _, s := range []string{headlineSignalText, reasonSignalText, popularityText, catalogText, notUsedText} {
-		add(s)
-	}
-	for _, s := range nonPersonalWhy {
-		add(s)
-	}
-	for _, s := range notUsedWhy {
-		add(s)
-	}
-	for _, s := range noConsentWhy {
-		add(s)
-	}
-	return m
-}()
+func date(t time.Time) string { return t.UTC().Format("2 January 2006") }
 
 func action(t consent.SignalType, title string, value float64) string {
-	return render(actions[t], struct {
-		Title string
-		Stars int
-	}{title, int(value)})
+	if t == consent.Rating {
+		return fmt.Sprintf(actions[t], title, int(value))
+	}
+	return fmt.Sprintf(actions[t], title)
 }
 
-func noun(t consent.SignalType, n int) string {
-	if n == 1 {
-		return nouns[t][0]
+func headline(t consent.SignalType, title string, value float64, at time.Time) string {
+	return fmt.Sprintf(headlineFormat, action(t, title, value), date(at))
+}
+
+// signalSentence is the part of a reason that does not depend on the item it
+// explains, so it is rendered once per signal and answer.
+func signalSentence(t consent.SignalType, title string, value float64, at time.Time, purpose string, d consent.Decision) string {
+	notice := ""
+	if d.NoticeVersion != "" {
+		notice = fmt.Sprintf(noticeFormat, d.NoticeVersion)
 	}
-	return nouns[t][1]
+	return fmt.Sprintf(reasonFormat, action(t, title, value), date(at), purpose, date(d.UpdatedAt), notice)
+}
+
+func contributionSentence(contribution, share float64) string {
+	if contribution >= 0 {
+		return fmt.Sprintf(addedFormat, contribution, 100*share)
+	}
+	return fmt.Sprintf(loweredFormat, -contribution)
+}
+
+func nonPersonalSentence(catalogFill bool, category, purpose string, st consent.Status) string {
+	cat := ""
+	if category != "" {
+		cat = fmt.Sprintf(categoryFormat, category)
+	}
+	why := ""
+	if int(st) < len(nonPersonalWhy) && nonPersonalWhy[st] != "" {
+		why = fmt.Sprintf(nonPersonalWhy[st], purpose)
+	}
+	if catalogFill {
+		return fmt.Sprintf(catalogFormat, cat, why)
+	}
+	return fmt.Sprintf(popularityFormat, cat, why)
+}
+
+func notUsedSentence(t consent.SignalType, r features.Reason, n int, purpose string, retention time.Duration, st consent.Status) string {
+	why := notUsedWhy[r](n, purpose, nouns[t][1], retentionWords(retention), st)
+	return fmt.Sprintf(notUsedFormat, n, nouns[t][pickIndex(n)], pick(n, "was", "were"), why)
+}
+
+func pickIndex(n int) int {
+	if n == 1 {
+		return 0
+	}
+	return 1
+}
+
+func retentionWords(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	}
+	return d.String()
 }

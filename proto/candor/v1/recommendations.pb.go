@@ -340,9 +340,14 @@ type RecommendedItem struct {
 	// contributions; for "popularity" the item's popularity relative to the
 	// most popular item (0 to 1).
 	Score float64 `protobuf:"fixed64,3,opt,name=score,proto3" json:"score,omitempty"`
-	// The model that placed the item: "cooccurrence" or "popularity".
-	Model         string       `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
-	Explanation   *Explanation `protobuf:"bytes,5,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	// The model that placed the item: "cooccurrence", "popularity" or
+	// "catalog".
+	Model       string       `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
+	Explanation *Explanation `protobuf:"bytes,5,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	// The exact contribution of every signal that moved the item, largest
+	// magnitude first; they sum to score. Empty when the item was not ranked
+	// from personal data.
+	Contributions []*SignalContribution `protobuf:"bytes,6,rep,name=contributions,proto3" json:"contributions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -412,6 +417,66 @@ func (x *RecommendedItem) GetExplanation() *Explanation {
 	return nil
 }
 
+func (x *RecommendedItem) GetContributions() []*SignalContribution {
+	if x != nil {
+		return x.Contributions
+	}
+	return nil
+}
+
+// SignalContribution is one signal's exact share of a score.
+type SignalContribution struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SignalId      string                 `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
+	Contribution  float64                `protobuf:"fixed64,2,opt,name=contribution,proto3" json:"contribution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalContribution) Reset() {
+	*x = SignalContribution{}
+	mi := &file_candor_v1_recommendations_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalContribution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalContribution) ProtoMessage() {}
+
+func (x *SignalContribution) ProtoReflect() protoreflect.Message {
+	mi := &file_candor_v1_recommendations_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalContribution.ProtoReflect.Descriptor instead.
+func (*SignalContribution) Descriptor() ([]byte, []int) {
+	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SignalContribution) GetSignalId() string {
+	if x != nil {
+		return x.SignalId
+	}
+	return ""
+}
+
+func (x *SignalContribution) GetContribution() float64 {
+	if x != nil {
+		return x.Contribution
+	}
+	return 0
+}
+
 // Explanation says why an item is there, what moved it and by how much, and
 // what was not used.
 type Explanation struct {
@@ -420,17 +485,20 @@ type Explanation struct {
 	Personalized bool `protobuf:"varint,1,opt,name=personalized,proto3" json:"personalized,omitempty"`
 	// One plain sentence.
 	Headline string `protobuf:"bytes,2,opt,name=headline,proto3" json:"headline,omitempty"`
-	// Reasons, largest contribution first.
+	// Up to three reasons, largest contribution first.
 	Reasons []*Reason `protobuf:"bytes,3,rep,name=reasons,proto3" json:"reasons,omitempty"`
 	// What was left out of this answer, per data category, and why.
-	NotUsed       []*NotUsedNote `protobuf:"bytes,4,rep,name=not_used,json=notUsed,proto3" json:"not_used,omitempty"`
+	NotUsed []*NotUsedNote `protobuf:"bytes,4,rep,name=not_used,json=notUsed,proto3" json:"not_used,omitempty"`
+	// How many further signals moved the item (each less than the reasons
+	// listed); their contributions are in RecommendedItem.contributions.
+	MoreReasons   int32 `protobuf:"varint,5,opt,name=more_reasons,json=moreReasons,proto3" json:"more_reasons,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Explanation) Reset() {
 	*x = Explanation{}
-	mi := &file_candor_v1_recommendations_proto_msgTypes[6]
+	mi := &file_candor_v1_recommendations_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +510,7 @@ func (x *Explanation) String() string {
 func (*Explanation) ProtoMessage() {}
 
 func (x *Explanation) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_recommendations_proto_msgTypes[6]
+	mi := &file_candor_v1_recommendations_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +523,7 @@ func (x *Explanation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Explanation.ProtoReflect.Descriptor instead.
 func (*Explanation) Descriptor() ([]byte, []int) {
-	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{6}
+	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Explanation) GetPersonalized() bool {
@@ -486,11 +554,18 @@ func (x *Explanation) GetNotUsed() []*NotUsedNote {
 	return nil
 }
 
+func (x *Explanation) GetMoreReasons() int32 {
+	if x != nil {
+		return x.MoreReasons
+	}
+	return 0
+}
+
 // Reason is one thing that moved an item.
 type Reason struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "signal" (one of the customer's signals) or "popularity" (not based on
-	// the customer's personal data).
+	// "signal" (one of the customer's signals), "popularity" or "catalog"
+	// (neither based on the customer's personal data).
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// The reason in words a customer can read.
 	Text       string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
@@ -515,7 +590,7 @@ type Reason struct {
 
 func (x *Reason) Reset() {
 	*x = Reason{}
-	mi := &file_candor_v1_recommendations_proto_msgTypes[7]
+	mi := &file_candor_v1_recommendations_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +602,7 @@ func (x *Reason) String() string {
 func (*Reason) ProtoMessage() {}
 
 func (x *Reason) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_recommendations_proto_msgTypes[7]
+	mi := &file_candor_v1_recommendations_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +615,7 @@ func (x *Reason) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reason.ProtoReflect.Descriptor instead.
 func (*Reason) Descriptor() ([]byte, []int) {
-	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{7}
+	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reason) GetKind() string {
@@ -645,7 +720,7 @@ type NotUsedNote struct {
 
 func (x *NotUsedNote) Reset() {
 	*x = NotUsedNote{}
-	mi := &file_candor_v1_recommendations_proto_msgTypes[8]
+	mi := &file_candor_v1_recommendations_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +732,7 @@ func (x *NotUsedNote) String() string {
 func (*NotUsedNote) ProtoMessage() {}
 
 func (x *NotUsedNote) ProtoReflect() protoreflect.Message {
-	mi := &file_candor_v1_recommendations_proto_msgTypes[8]
+	mi := &file_candor_v1_recommendations_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +745,7 @@ func (x *NotUsedNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotUsedNote.ProtoReflect.Descriptor instead.
 func (*NotUsedNote) Descriptor() ([]byte, []int) {
-	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{8}
+	return file_candor_v1_recommendations_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *NotUsedNote) GetSignalType() string {
@@ -735,18 +810,23 @@ const file_candor_v1_recommendations_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xa6\x01\n" +
+	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xeb\x01\n" +
 	"\x0fRecommendedItem\x12\x17\n" +
 	"\aitem_id\x18\x01 \x01(\tR\x06itemId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x14\n" +
 	"\x05model\x18\x04 \x01(\tR\x05model\x128\n" +
-	"\vexplanation\x18\x05 \x01(\v2\x16.candor.v1.ExplanationR\vexplanation\"\xad\x01\n" +
+	"\vexplanation\x18\x05 \x01(\v2\x16.candor.v1.ExplanationR\vexplanation\x12C\n" +
+	"\rcontributions\x18\x06 \x03(\v2\x1d.candor.v1.SignalContributionR\rcontributions\"U\n" +
+	"\x12SignalContribution\x12\x1b\n" +
+	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12\"\n" +
+	"\fcontribution\x18\x02 \x01(\x01R\fcontribution\"\xd0\x01\n" +
 	"\vExplanation\x12\"\n" +
 	"\fpersonalized\x18\x01 \x01(\bR\fpersonalized\x12\x1a\n" +
 	"\bheadline\x18\x02 \x01(\tR\bheadline\x12+\n" +
 	"\areasons\x18\x03 \x03(\v2\x11.candor.v1.ReasonR\areasons\x121\n" +
-	"\bnot_used\x18\x04 \x03(\v2\x16.candor.v1.NotUsedNoteR\anotUsed\"\xb3\x03\n" +
+	"\bnot_used\x18\x04 \x03(\v2\x16.candor.v1.NotUsedNoteR\anotUsed\x12!\n" +
+	"\fmore_reasons\x18\x05 \x01(\x05R\vmoreReasons\"\xb3\x03\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1b\n" +
@@ -787,7 +867,7 @@ func file_candor_v1_recommendations_proto_rawDescGZIP() []byte {
 	return file_candor_v1_recommendations_proto_rawDescData
 }
 
-var file_candor_v1_recommendations_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_candor_v1_recommendations_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_candor_v1_recommendations_proto_goTypes = []any{
 	(*GetRecommendationsRequest)(nil),  // 0: candor.v1.GetRecommendationsRequest
 	(*GetRecommendationsResponse)(nil), // 1: candor.v1.GetRecommendationsResponse
@@ -795,31 +875,33 @@ var file_candor_v1_recommendations_proto_goTypes = []any{
 	(*GetRecommendationResponse)(nil),  // 3: candor.v1.GetRecommendationResponse
 	(*Recommendation)(nil),             // 4: candor.v1.Recommendation
 	(*RecommendedItem)(nil),            // 5: candor.v1.RecommendedItem
-	(*Explanation)(nil),                // 6: candor.v1.Explanation
-	(*Reason)(nil),                     // 7: candor.v1.Reason
-	(*NotUsedNote)(nil),                // 8: candor.v1.NotUsedNote
-	(*timestamppb.Timestamp)(nil),      // 9: google.protobuf.Timestamp
+	(*SignalContribution)(nil),         // 6: candor.v1.SignalContribution
+	(*Explanation)(nil),                // 7: candor.v1.Explanation
+	(*Reason)(nil),                     // 8: candor.v1.Reason
+	(*NotUsedNote)(nil),                // 9: candor.v1.NotUsedNote
+	(*timestamppb.Timestamp)(nil),      // 10: google.protobuf.Timestamp
 }
 var file_candor_v1_recommendations_proto_depIdxs = []int32{
 	4,  // 0: candor.v1.GetRecommendationsResponse.recommendation:type_name -> candor.v1.Recommendation
 	4,  // 1: candor.v1.GetRecommendationResponse.recommendation:type_name -> candor.v1.Recommendation
 	5,  // 2: candor.v1.Recommendation.items:type_name -> candor.v1.RecommendedItem
-	9,  // 3: candor.v1.Recommendation.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 4: candor.v1.Recommendation.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 5: candor.v1.RecommendedItem.explanation:type_name -> candor.v1.Explanation
-	7,  // 6: candor.v1.Explanation.reasons:type_name -> candor.v1.Reason
-	8,  // 7: candor.v1.Explanation.not_used:type_name -> candor.v1.NotUsedNote
-	9,  // 8: candor.v1.Reason.occurred_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: candor.v1.Reason.consent_given_at:type_name -> google.protobuf.Timestamp
-	0,  // 10: candor.v1.RecommendationService.GetRecommendations:input_type -> candor.v1.GetRecommendationsRequest
-	2,  // 11: candor.v1.RecommendationService.GetRecommendation:input_type -> candor.v1.GetRecommendationRequest
-	1,  // 12: candor.v1.RecommendationService.GetRecommendations:output_type -> candor.v1.GetRecommendationsResponse
-	3,  // 13: candor.v1.RecommendationService.GetRecommendation:output_type -> candor.v1.GetRecommendationResponse
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 3: candor.v1.Recommendation.created_at:type_name -> google.protobuf.Timestamp
+	10, // 4: candor.v1.Recommendation.expires_at:type_name -> google.protobuf.Timestamp
+	7,  // 5: candor.v1.RecommendedItem.explanation:type_name -> candor.v1.Explanation
+	6,  // 6: candor.v1.RecommendedItem.contributions:type_name -> candor.v1.SignalContribution
+	8,  // 7: candor.v1.Explanation.reasons:type_name -> candor.v1.Reason
+	9,  // 8: candor.v1.Explanation.not_used:type_name -> candor.v1.NotUsedNote
+	10, // 9: candor.v1.Reason.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 10: candor.v1.Reason.consent_given_at:type_name -> google.protobuf.Timestamp
+	0,  // 11: candor.v1.RecommendationService.GetRecommendations:input_type -> candor.v1.GetRecommendationsRequest
+	2,  // 12: candor.v1.RecommendationService.GetRecommendation:input_type -> candor.v1.GetRecommendationRequest
+	1,  // 13: candor.v1.RecommendationService.GetRecommendations:output_type -> candor.v1.GetRecommendationsResponse
+	3,  // 14: candor.v1.RecommendationService.GetRecommendation:output_type -> candor.v1.GetRecommendationResponse
+	13, // [13:15] is the sub-list for method output_type
+	11, // [11:13] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_recommendations_proto_init() }
@@ -833,7 +915,7 @@ func file_candor_v1_recommendations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_candor_v1_recommendations_proto_rawDesc), len(file_candor_v1_recommendations_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
