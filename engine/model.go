@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
-	"sort"
 	"sync"
 	"time"
 )
@@ -22,7 +21,7 @@ type Model struct {
 
 	items     []string
 	index     map[string]int32
-	neighbors [][]neighbor // per item, sorted by neighbour index for lookup
+	neighbors [][]neighbor // per item, sorted by neighbour index
 	// popularity[i] is the number of customers who interacted with item i
 	// divided by the largest such number; 0 below the minimum support.
 	popularity []float64
@@ -45,26 +44,30 @@ func EmptyModel() *Model {
 // NumItems returns the number of items the model knows.
 func (m *Model) NumItems() int { return len(m.items) }
 
-// similarity returns sim(i, j), or 0 when j is not among i's neighbours.
-func (m *Model) similarity(i, j int32) float64 {
-	nbs := m.neighbors[i]
-	k := sort.Search(len(nbs), func(n int) bool { return nbs[n].item >= j })
-	if k < len(nbs) && nbs[k].item == j {
-		return nbs[k].sim
-	}
-	return 0
-}
-
 // scoreScratch is per-request scoring memory, reused through a pool.
 type scoreScratch struct {
-	scores  []float64
-	marked  []bool
+	scores []float64 // per item
+	// slot per item: 0 untouched, -1 touched, k > 0 chosen as result k-1.
+	slot    []int32
 	touched []int32
+	top     []int32
+	weights []float64 // per usable signal
+	sources []int32   // per usable signal: its item's index, or -1
+}
+
+// reset clears what a request wrote and returns the scratch to the pool.
+func (sc *scoreScratch) reset(m *Model) {
+	for _, j := range sc.touched {
+		sc.scores[j] = 0
+		sc.slot[j] = 0
+	}
+	sc.touched = sc.touched[:0]
+	m.scratch.Put(sc)
 }
 
 func finishModel(m *Model) *Model {
 	n := len(m.items)
-	m.scratch.New = func() any { return &scoreScratch{scores: make([]float64, n), marked: make([]bool, n)} }
+	m.scratch.New = func() any { return &scoreScratch{scores: make([]float64, n), slot: make([]int32, n)} }
 	m.Version = "cooc-" + m.fingerprint()
 	if n == 0 {
 		m.Version = "empty"

@@ -1,7 +1,9 @@
 package engine
 
 import (
-	"sort"
+	"cmp"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/candorhq/candor/consent"
@@ -147,84 +149,89 @@ func (m *Model) scoreCooccurrence(usable []features.Signal, req Request, w *Weig
 		return nil
 	}
 	sc := m.scratch.Get().(*scoreScratch)
-	defer func() {
-		for _, j := range sc.touched {
-			sc.scores[j] = 0
-			sc.marked[j] = false
-		}
-		sc.touched = sc.touched[:0]
-		m.scratch.Put(sc)
-	}()
+	defer sc.reset(m)
 
-	weights := make([]float64, len(usable))
-	sources := make([]int32, len(usable))
+	// Scatter: each signal adds weight × similarity to each neighbour of its
+	// item, in signal order.
+	weights := sc.weights[:0]
+	sources := sc.sources[:0]
 	for s := range usable {
-		sources[s] = -1
 		i, ok := m.index[usable[s].ItemID]
 		if !ok {
+			i = -1
+		}
+		sources = append(sources, i)
+		weights = append(weights, 0)
+		if i < 0 {
 			continue
 		}
-		sources[s] = i
 		weights[s] = w.At(&usable[s], req.Now)
 		for _, nb := range m.neighbors[i] {
-			if !sc.marked[nb.item] {
-				sc.marked[nb.item] = true
+			if sc.slot[nb.item] == 0 {
+				sc.slot[nb.item] = -1 // touched, not chosen
 				sc.touched = append(sc.touched, nb.item)
 			}
 			sc.scores[nb.item] += weights[s] * nb.sim
 		}
 	}
+	sc.weights, sc.sources = weights, sources
 
-	type cand struct {
-		item  int32
-		score float64
+	// Select the best eligible candidates without sorting them all: keep
+	// the top Limit in a small sorted slice; eligibility is checked only for
+	// candidates that would enter it.
+	better := func(a, b int32) bool {
+		if sc.scores[a] != sc.scores[b] {
+			return sc.scores[a] > sc.scores[b]
+		}
+		return m.items[a] < m.items[b]
 	}
-	cands := make([]cand, 0, len(sc.touched))
+	top := sc.top[:0]
 	for _, j := range sc.touched {
-		if sc.scores[j] > 0 {
-			cands = append(cands, cand{j, sc.scores[j]})
-		}
-	}
-	sort.Slice(cands, func(x, y int) bool {
-		if cands[x].score != cands[y].score {
-			return cands[x].score > cands[y].score
-		}
-		return m.items[cands[x].item] < m.items[cands[y].item]
-	})
-
-	var out []Scored
-	for _, c := range cands {
-		if len(out) >= req.Limit {
-			break
-		}
-		id := m.items[c.item]
-		if !eligible(id, true) {
+		if sc.scores[j] <= 0 {
 			continue
 		}
-		item := Scored{ItemID: id, Source: SourceCooccurrence}
-		// Recompute in the same order as the accumulation above, so the
-		// score is exactly the sum of the contributions.
-		for s := range usable {
-			if sources[s] < 0 {
-				continue
-			}
-			if sim := m.similarity(sources[s], c.item); sim != 0 {
-				v := weights[s] * sim
-				item.Score += v
-				item.Contributions = append(item.Contributions, Contribution{Signal: s, Value: v})
+		if len(top) == req.Limit && !better(j, top[len(top)-1]) {
+			continue
+		}
+		if !eligible(m.items[j], true) {
+			continue
+		}
+		k := len(top)
+		if k < req.Limit {
+			top = append(top, j)
+		} else {
+			k--
+		}
+		for ; k > 0 && better(j, top[k-1]); k-- {
+			top[k] = top[k-1]
+		}
+		top[k] = j
+	}
+	sc.top = top
+
+	out := make([]Scored, len(top))
+	for slot, j := range top {
+		sc.slot[j] = int32(slot + 1)
+		out[slot] = Scored{ItemID: m.items[j], Source: SourceCooccurrence}
+	}
+	// Gather the contributions of the chosen items, in the same order as the
+	// scatter above, so each score is exactly the sum of its contributions.
+	for s, i := range sources {
+		if i < 0 {
+			continue
+		}
+		for _, nb := range m.neighbors[i] {
+			if slot := sc.slot[nb.item]; slot > 0 {
+				it := &out[slot-1]
+				v := weights[s] * nb.sim
+				it.Score += v
+				it.Contributions = append(it.Contributions, Contribution{Signal: s, Value: v})
 			}
 		}
-		sort.SliceStable(item.Contributions, func(x, y int) bool {
-			return abs(item.Contributions[x].Value) > abs(item.Contributions[y].Value)
-		})
-		out = append(out, item)
+	}
+	for k := range out {
+		c := out[k].Contributions
+		slices.SortStableFunc(c, func(a, b Contribution) int { return cmp.Compare(math.Abs(b.Value), math.Abs(a.Value)) })
 	}
 	return out
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -3,7 +3,8 @@ package features
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -126,12 +127,11 @@ func usableFor(v *CustomerView, purpose consent.Purpose, now time.Time, retentio
 		}
 		u.Signals = append(u.Signals, *sig)
 	}
-	sort.Slice(u.Signals, func(i, j int) bool {
-		a, b := &u.Signals[i], &u.Signals[j]
-		if !a.OccurredAt.Equal(b.OccurredAt) {
-			return a.OccurredAt.Before(b.OccurredAt)
+	slices.SortFunc(u.Signals, func(a, b Signal) int {
+		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+			return c
 		}
-		return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	return u
 }
