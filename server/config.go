@@ -118,5 +118,8 @@ func redactURL(s string) string {
 	return parsed.String()
 }
 
+// GoString redacts any password from %#v.
+func (u RedisURL) GoString() string { return "server.RedisURL(" + u.String() + ")" }
+
 // MarshalText redacts any password.
 func (u RedisURL) MarshalText() ([]byte, error) { return []byte(u.String()), nil }

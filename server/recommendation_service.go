@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
@@ -71,7 +70,6 @@ func (s *recommendationService) GetRecommendations(ctx context.Context, req *can
 	}, &s.cfg.Train.Weights)
 	rec := explain.Build(explain.Input{
 		ID:              explain.NewID(),
-		Pseudonym:       pseudonym,
 		Surface:         surface,
 		Purpose:         purpose,
 		View:            view,
@@ -81,77 +79,20 @@ func (s *recommendationService) GetRecommendations(ctx context.Context, req *can
 		CreatedAt:       now,
 		ExpiresAt:       now.Add(s.cfg.ExplanationRetention),
 	})
-	if err := s.explanations.Save(ctx, rec); err != nil {
+	if err := s.explanations.Save(ctx, pseudonym, rec); err != nil {
 		return nil, s.status(ctx, "GetRecommendations", err)
 	}
-	return &candorv1.GetRecommendationsResponse{Recommendation: recommendationToProto(rec)}, nil
+	return &candorv1.GetRecommendationsResponse{Recommendation: rec.Render()}, nil
 }
 
 func (s *recommendationService) GetRecommendation(ctx context.Context, req *candorv1.GetRecommendationRequest) (*candorv1.GetRecommendationResponse, error) {
 	if !explain.ValidID(req.GetRecommendationId()) {
 		return nil, invalid("recommendation_id: not a recommendation id (they look like rec_ followed by 24 characters)")
 	}
-	rec, err := s.explanations.Get(ctx, req.GetRecommendationId(), s.now())
+	_, answer, err := s.explanations.Get(ctx, req.GetRecommendationId(), s.now())
 	if err != nil {
 		return nil, s.status(ctx, "GetRecommendation", err)
 	}
-	return &candorv1.GetRecommendationResponse{Recommendation: recommendationToProto(rec)}, nil
+	return &candorv1.GetRecommendationResponse{Recommendation: answer.Render()}, nil
 }
 
-func recommendationToProto(rec *explain.Recommendation) *candorv1.Recommendation {
-	out := &candorv1.Recommendation{
-		RecommendationId: rec.ID,
-		Personalized:     rec.Personalized,
-		Surface:          rec.Surface,
-		Purpose:          rec.Purpose,
-		PolicyVersion:    rec.PolicyVersion,
-		ModelVersion:     rec.ModelVersion,
-		CreatedAt:        timestamppb.New(rec.CreatedAt),
-		ExpiresAt:        timestamppb.New(rec.ExpiresAt),
-		Items:            make([]*candorv1.RecommendedItem, 0, len(rec.Items)),
-	}
-	for i := range rec.Items {
-		it := &rec.Items[i]
-		out.Items = append(out.Items, &candorv1.RecommendedItem{
-			ItemId:      it.ItemID,
-			Title:       it.Title,
-			Score:       it.Score,
-			Model:       it.Model,
-			Explanation: explanationToProto(&it.Explanation),
-		})
-	}
-	return out
-}
-
-func explanationToProto(ex *explain.Explanation) *candorv1.Explanation {
-	out := &candorv1.Explanation{Personalized: ex.Personalized, Headline: ex.Headline}
-	for i := range ex.Reasons {
-		r := &ex.Reasons[i]
-		pr := &candorv1.Reason{
-			Kind:                 r.Kind,
-			Text:                 r.Text,
-			SignalId:             r.SignalID,
-			SignalType:           r.SignalType,
-			ItemId:               r.ItemID,
-			ItemTitle:            r.ItemTitle,
-			Purpose:              r.Purpose,
-			Contribution:         r.Contribution,
-			Share:                r.Share,
-			ConsentNoticeVersion: r.ConsentNoticeVersion,
-		}
-		if !r.OccurredAt.IsZero() {
-			pr.OccurredAt = timestamppb.New(r.OccurredAt)
-		}
-		if !r.ConsentGivenAt.IsZero() {
-			pr.ConsentGivenAt = timestamppb.New(r.ConsentGivenAt)
-		}
-		out.Reasons = append(out.Reasons, pr)
-	}
-	for i := range ex.NotUsed {
-		n := &ex.NotUsed[i]
-		out.NotUsed = append(out.NotUsed, &candorv1.NotUsedNote{
-			SignalType: n.SignalType, DataCategory: n.DataCategory, Reason: n.Reason, Count: int32(n.Count), Text: n.Text,
-		})
-	}
-	return out
-}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -73,13 +74,34 @@ func universalOptions(raw string, cluster bool) (*redis.UniversalOptions, error)
 
 func openEmbedded() (*Store, error) {
 	mr := miniredis.NewMiniRedis()
-	// Keys expire with the wall clock, like a real server.
-	mr.ClockTTL(true)
 	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
+	// The embedded server's TTLs only move when told to: advance them with
+	// the wall clock once a second, so keys expire as on a real server.
+	// (miniredis's ClockTTL does the same on every command, at a cost that
+	// grows with the number of keys.)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(time.Second)
+		defer ticker.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-ticker.C:
+				mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
 	client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	return &Store{Client: client, Embedded: true, close: func() {
+		close(stop)
+		<-done
 		_ = client.Close()
 		mr.Close()
 	}}, nil

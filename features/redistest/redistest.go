@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,10 @@ func New(tb testing.TB) *Redis {
 		}
 		r.Client, r.URL = redis.NewClient(opts), url
 	} else {
+		// TTLs do not run on their own in the embedded server; candor
+		// enforces retention on read, and tests that need a key to expire
+		// call Embedded.FastForward.
 		mr := miniredis.NewMiniRedis()
-		mr.ClockTTL(true)
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			tb.Fatalf("embedded redis: %v", err)
 		}
@@ -108,19 +111,32 @@ func (r *Redis) Dump(tb testing.TB) map[string]string {
 		case "string":
 			parts = append(parts, r.Client.Get(ctx, k).Val())
 		case "hash":
-			for f, v := range r.Client.HGetAll(ctx, k).Val() {
-				parts = append(parts, f, v)
+			fields := r.Client.HGetAll(ctx, k).Val()
+			names := make([]string, 0, len(fields))
+			for f := range fields {
+				names = append(names, f)
+			}
+			sort.Strings(names)
+			for _, f := range names {
+				parts = append(parts, f, fields[f])
 			}
 		case "list":
 			parts = append(parts, r.Client.LRange(ctx, k, 0, -1).Val()...)
 		case "set":
-			parts = append(parts, r.Client.SMembers(ctx, k).Val()...)
+			members := r.Client.SMembers(ctx, k).Val()
+			sort.Strings(members)
+			parts = append(parts, members...)
 		case "zset":
 			parts = append(parts, r.Client.ZRange(ctx, k, 0, -1).Val()...)
 		case "stream":
 			for _, m := range r.Client.XRange(ctx, k, "-", "+").Val() {
-				for f, v := range m.Values {
-					parts = append(parts, f, toString(v))
+				fields := make([]string, 0, len(m.Values))
+				for f := range m.Values {
+					fields = append(fields, f)
+				}
+				sort.Strings(fields)
+				for _, f := range fields {
+					parts = append(parts, m.ID, f, toString(m.Values[f]))
 				}
 			}
 		case "none":

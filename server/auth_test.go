@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+func TestAccessTableCoversEveryMethod(t *testing.T) {
+	t.Parallel()
+	registered := map[string]bool{}
+	for _, sd := range []grpc.ServiceDesc{
+		candorv1.ConsentService_ServiceDesc, candorv1.SignalService_ServiceDesc, candorv1.CatalogService_ServiceDesc,
+		candorv1.PolicyService_ServiceDesc, candorv1.RecommendationService_ServiceDesc,
+	} {
+		for _, m := range sd.Methods {
+			full := "/" + sd.ServiceName + "/" + m.MethodName
+			registered[full] = true
+			if len(access[full]) == 0 {
+				t.Errorf("%s is not in the role table: nobody may call it", full)
+			}
+		}
+		if len(sd.Streams) != 0 {
+			t.Errorf("%s has streaming methods; the role table and interceptors only cover unary calls", sd.ServiceName)
+		}
+	}
+	for full := range access {
+		if !registered[full] {
+			t.Errorf("the role table names %s, which no service provides", full)
+		}
+	}
+}
+
+func TestMarketerNeverReadsCustomerData(t *testing.T) {
+	t.Parallel()
+	for full, roles := range access {
+		if strings.Contains(full, "ConsentService") || strings.Contains(full, "SignalService") || strings.Contains(full, "RecommendationService") {
+			for _, r := range roles {
+				if r == RoleMarketer || r == RoleAdmin {
+					t.Errorf("%s may call %s, which handles a customer's data", r, full)
+				}
+			}
+		}
+	}
+}
+
+func TestAuthenticator(t *testing.T) {
+	t.Parallel()
+	keys, err := ParseAPIKeys("# comment\nstorefront: key-for-the-storefront-1\n\nadmin:key-for-the-admin-000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newAuthenticator(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		header string
+		role   Role
+		code   codes.Code
+	}{
+		{"Bearer key-for-the-storefront-1", RoleStorefront, codes.OK},
+		{"bearer key-for-the-admin-000001", RoleAdmin, codes.OK},
+		{"Bearer key-for-the-storefront-", "", codes.Unauthenticated},
+		{"Bearer key-for-the-storefront-12", "", codes.Unauthenticated},
+		{"Basic key-for-the-storefront-1", "", codes.Unauthenticated},
+		{"key-for-the-storefront-1", "", codes.Unauthenticated},
+		{"", "", codes.Unauthenticated},
+	}
+	for _, c := range cases {
+		ctx := context.Background()
+		if c.header != "" {
+			ctx = metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", c.header))
+		}
+		role, err := a.authenticate(ctx)
+		if status.Code(err) != c.code || role != c.role {
+			t.Errorf("%q: role %q, code %v; want %q, %v", c.header, role, status.Code(err), c.role, c.code)
+		}
+		if err != nil && strings.Contains(err.Error(), "key-for") {
+			t.Errorf("%q: the error repeats the key: %v", c.header, err)
+		}
+	}
+}
+
+func TestParseAPIKeys(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{
+		"storefront",                            // no colon
+		"janitor:long-enough-key-1234567",       // unknown role
+		"admin:short",                           // too short
+		"admin:has space in the middle of it 1", // white space
+	} {
+		if _, err := ParseAPIKeys(text); err == nil {
+			t.Errorf("%q: accepted", text)
+		} else if strings.Contains(err.Error(), "long-enough") || strings.Contains(err.Error(), "middle") {
+			t.Errorf("%q: the error repeats the key: %v", text, err)
+		}
+	}
+	keys, err := ParseAPIKeys("admin:same-key-same-key-1,storefront:same-key-same-key-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newAuthenticator(keys); err == nil {
+		t.Error("one key for two roles was accepted")
+	}
+}
