@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoTour boots `candor serve --demo` and follows the tour it prints:
+// alice's answer is personalised and explained; after she revokes, it is not
+// and says why; bob, who never consented, gets an answer that is not based
+// on personal data.
+func TestDemoTour(t *testing.T) {
+	t.Parallel()
+	opts, err := parseServeFlags([]string{"--demo", "--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0"}, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var tour syncBuffer
+	addrs := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, opts, &tour, io.Discard, func(_, h string) { addrs <- h })
+	}()
+	var base string
+	select {
+	case h := <-addrs:
+		base = "http://" + h
+	case err := <-done:
+		t.Fatalf("demo did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo did not start within 60s")
+	}
+	defer func() {
+		cancel()
+		<-done
+	}()
+	if !strings.Contains(tour.String(), base+"/v1/customers/alice/recommendations") {
+		t.Fatalf("the tour does not show alice's recommendations at %s:\n%s", base, tour.String())
+	}
+	ts := &testServer{httpURL: base, keys: map[string]string{"storefront": "demo-storefront-key"}}
+
+	alice := ts.mustREST(t, "storefront", "GET", "/v1/customers/alice/recommendations?surface=storefront&limit=3", "")
+	if alice["personalized"] != true || len(citedSignals(t, alice)) == 0 {
+		t.Fatalf("alice's demo answer is not personalised: %v", alice)
+	}
+	checkEveryItemExplained(t, alice)
+	ts.mustREST(t, "storefront", "PATCH", "/v1/customers/alice/consents",
+		`{"choices":[{"purpose":"personalization","granted":false}],"notice_version":"2026-10","method":"ui"}`)
+	after := ts.mustREST(t, "storefront", "GET", "/v1/customers/alice/recommendations?surface=storefront&limit=3", "")
+	if after["personalized"] != false || len(citedSignals(t, after)) != 0 {
+		t.Fatalf("alice's answer after revoking is still personalised: %v", after)
+	}
+	bob := ts.mustREST(t, "storefront", "GET", "/v1/customers/bob/recommendations?limit=3", "")
+	headline := bob["items"].([]any)[0].(map[string]any)["explanation"].(map[string]any)["headline"].(string)
+	if bob["personalized"] != false || !strings.Contains(headline, "Not based on your personal data, because you have not consented") {
+		t.Fatalf("bob's answer: %q", headline)
+	}
+	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz: %v %v", resp, err)
+	} else {
+		_ = resp.Body.Close()
+	}
+}

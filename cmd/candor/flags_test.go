@@ -1,0 +1,71 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/candorhq/candor/consent"
+)
+
+const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVm" // base64 of 48 bytes
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestServeFlags(t *testing.T) {
+	t.Parallel()
+	keys := "storefront:a-key-of-sufficient-length"
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		err  string // empty: must succeed
+	}{
+		{"no pseudonym key outside demo", nil, map[string]string{"CANDOR_API_KEYS": keys}, "no pseudonym key"},
+		{"no API keys outside demo", nil, map[string]string{"CANDOR_PSEUDONYM_KEY": testKey}, "no API keys"},
+		{"short pseudonym key", nil, map[string]string{"CANDOR_PSEUDONYM_KEY": "short", "CANDOR_API_KEYS": keys}, "at least 32 bytes"},
+		{"configured", nil, map[string]string{"CANDOR_PSEUDONYM_KEY": testKey, "CANDOR_API_KEYS": keys}, ""},
+		{"demo alone", []string{"--demo"}, nil, ""},
+		{"demo from the environment", nil, map[string]string{"CANDOR_DEMO": "true"}, ""},
+		{"demo with a redis url", []string{"--demo", "--redis-url=redis://127.0.0.1:6379"}, nil, "embedded store only"},
+		{"demo keys off loopback", []string{"--demo", "--http-addr=0.0.0.0:8080"}, nil, "loopback only"},
+		{"demo off loopback with real keys", []string{"--demo", "--http-addr=0.0.0.0:8080"}, map[string]string{"CANDOR_API_KEYS": keys}, ""},
+		{"bad retention type", []string{"--demo", "--retention=clicks=3d"}, nil, `unknown signal type "clicks"`},
+		{"retention too short", []string{"--demo", "--retention=view=1m"}, nil, "between"},
+		{"bad duration", []string{"--demo", "--model-refresh=soon"}, nil, "--model-refresh"},
+		{"min support below the privacy minimum", []string{"--demo", "--min-support=1"}, nil, "min support must be at least 2"},
+		{"stray argument", []string{"--demo", "extra"}, nil, "unexpected argument"},
+	}
+	for _, c := range cases {
+		_, err := parseServeFlags(c.args, envOf(c.env), io.Discard)
+		switch {
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: error %v; want one containing %q", c.name, err, c.err)
+		}
+	}
+}
+
+func TestServeFlagsValues(t *testing.T) {
+	t.Parallel()
+	o, err := parseServeFlags([]string{"--demo", "--retention=view=30d,search=12h", "--explanation-retention=7d", "--namespace=shop1"},
+		envOf(map[string]string{"CANDOR_MODEL_REFRESH": "5s", "CANDOR_NAMESPACE": "ignored-by-flag"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := o.cfg
+	if c.SignalRetention.For(consent.View) != 30*24*time.Hour || c.SignalRetention.For(consent.Search) != 12*time.Hour {
+		t.Errorf("retention: view %s, search %s", c.SignalRetention.For(consent.View), c.SignalRetention.For(consent.Search))
+	}
+	if c.SignalRetention.For(consent.Purchase) != consent.Purchase.Retention() {
+		t.Errorf("purchase retention changed: %s", c.SignalRetention.For(consent.Purchase))
+	}
+	if c.ExplanationRetention != 7*24*time.Hour || c.ModelRefresh != 5*time.Second || c.Namespace != "shop1" {
+		t.Errorf("explanation retention %s, model refresh %s, namespace %s", c.ExplanationRetention, c.ModelRefresh, c.Namespace)
+	}
+	if !o.generatedSecret || !o.demoKeys || len(c.APIKeys) != 5 {
+		t.Errorf("demo defaults: generated secret %t, demo keys %t, %d keys", o.generatedSecret, o.demoKeys, len(c.APIKeys))
+	}
+}
