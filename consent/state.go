@@ -30,6 +30,9 @@ func (m Method) String() string {
 	return methodNames[m]
 }
 
+// Valid reports whether m is a known method (MethodUnspecified is not).
+func (m Method) Valid() bool { return m > MethodUnspecified && m < numMethods }
+
 // ParseMethod turns an API name into a Method.
 func ParseMethod(field, name string) (Method, error) {
 	for i := MethodUI; i < numMethods; i++ {

@@ -24,6 +24,10 @@ type Item struct {
 	Sensitive   bool      `json:"sensitive,omitempty"`
 	Promotional bool      `json:"promotional,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Deleted marks a tombstone: the item is gone from the catalogue, but
+	// whether it was sensitive is remembered, because signals about it may
+	// outlive it and must keep needing explicit consent.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // Catalogue input limits.
@@ -100,7 +104,9 @@ func (s *CatalogSnapshot) Newest() []*Item {
 	s.newestOnce.Do(func() {
 		s.newest = make([]*Item, 0, len(s.items))
 		for _, it := range s.items {
-			s.newest = append(s.newest, it)
+			if !it.Deleted {
+				s.newest = append(s.newest, it)
+			}
 		}
 		sort.Slice(s.newest, func(i, j int) bool {
 			a, b := s.newest[i], s.newest[j]
@@ -113,11 +119,32 @@ func (s *CatalogSnapshot) Newest() []*Item {
 	return s.newest
 }
 
-// Item returns the item with the given id, or nil.
-func (s *CatalogSnapshot) Item(id string) *Item { return s.items[id] }
+// Item returns the item with the given id, or nil when the catalogue does
+// not hold it (or it was deleted).
+func (s *CatalogSnapshot) Item(id string) *Item {
+	if it := s.items[id]; it != nil && !it.Deleted {
+		return it
+	}
+	return nil
+}
 
-// Len returns the number of items.
-func (s *CatalogSnapshot) Len() int { return len(s.items) }
+// Sensitive reports whether the item is, or was before it was deleted,
+// flagged sensitive.
+func (s *CatalogSnapshot) Sensitive(id string) bool {
+	it := s.items[id]
+	return it != nil && it.Sensitive
+}
+
+// Len returns the number of items in the catalogue (deleted ones excluded).
+func (s *CatalogSnapshot) Len() int {
+	n := 0
+	for _, it := range s.items {
+		if !it.Deleted {
+			n++
+		}
+	}
+	return n
+}
 
 // NewCatalog returns the catalogue under the keyspace.
 func NewCatalog(rdb redis.UniversalClient, ks Keyspace) *Catalog {
@@ -144,42 +171,62 @@ func (c *Catalog) Upsert(ctx context.Context, items []Item, now time.Time) error
 		}
 		fields = append(fields, items[i].ID, raw)
 	}
-	return c.change(ctx, func(pipe redis.Pipeliner) []string {
-		pipe.HSet(ctx, c.keys.Items, fields...)
-		ids := make([]string, len(items))
-		for i := range items {
-			ids[i] = items[i].ID
-		}
-		return ids
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i] = items[i].ID
+	}
+	return c.change(ctx, func(*redis.Tx) ([]string, func(redis.Pipeliner), error) {
+		return ids, func(pipe redis.Pipeliner) { pipe.HSet(ctx, c.keys.Items, fields...) }, nil
 	})
 }
 
-// Delete removes an item; it reports whether the item existed.
+// Delete removes an item from the catalogue; it reports whether the item
+// existed. A tombstone keeps the item's sensitive flag (see Item.Deleted).
 func (c *Catalog) Delete(ctx context.Context, id string) (bool, error) {
-	exists, err := c.rdb.HExists(ctx, c.keys.Items, id).Result()
-	if err != nil {
-		return false, fmt.Errorf("features.Catalog.Delete: %w", err)
-	}
-	if !exists {
-		return false, nil
-	}
-	err = c.change(ctx, func(pipe redis.Pipeliner) []string {
-		pipe.HDel(ctx, c.keys.Items, id)
-		return []string{id}
+	var existed bool
+	err := c.change(ctx, func(tx *redis.Tx) ([]string, func(redis.Pipeliner), error) {
+		existed = false
+		raw, err := tx.HGet(ctx, c.keys.Items, id).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		var it Item
+		if err := json.Unmarshal(raw, &it); err != nil {
+			return nil, nil, ErrCorrupt
+		}
+		if it.Deleted {
+			return nil, nil, nil
+		}
+		existed = true
+		tomb, err := json.Marshal(Item{ID: id, Sensitive: it.Sensitive, Deleted: true, UpdatedAt: it.UpdatedAt})
+		if err != nil {
+			return nil, nil, err
+		}
+		return []string{id}, func(pipe redis.Pipeliner) { pipe.HSet(ctx, c.keys.Items, id, tomb) }, nil
 	})
-	return err == nil, err
+	return existed, err
 }
 
-// change runs one catalogue write with a version bump, in one transaction.
-func (c *Catalog) change(ctx context.Context, write func(pipe redis.Pipeliner) []string) error {
+// change runs one catalogue write with a version bump, in one optimistic
+// transaction on the version (every change bumps it, so watching it is
+// enough). prepare may read through tx; it returns the ids it changes and the
+// write, or no ids for no change.
+func (c *Catalog) change(ctx context.Context, prepare func(tx *redis.Tx) ([]string, func(redis.Pipeliner), error)) error {
 	txf := func(tx *redis.Tx) error {
 		v, err := parseCounter(tx.Get(ctx, c.keys.Version).Result())
 		if err != nil {
 			return err
 		}
+		ids, write, err := prepare(tx)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
 		next := v + 1
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			ids := write(pipe)
+			write(pipe)
 			members := make([]redis.Z, len(ids))
 			for i, id := range ids {
 				members[i] = redis.Z{Score: float64(next), Member: id}
@@ -215,6 +262,9 @@ func (c *Catalog) Get(ctx context.Context, id string) (Item, error) {
 	var it Item
 	if err := json.Unmarshal(raw, &it); err != nil {
 		return Item{}, fmt.Errorf("features.Catalog.Get: %w", ErrCorrupt)
+	}
+	if it.Deleted {
+		return Item{}, fmt.Errorf("item %q: %w", id, ErrNotFound)
 	}
 	return it, nil
 }

@@ -40,7 +40,7 @@ func decodeSignal(id string, b []byte) (Signal, error) {
 		Value:      math.Float64frombits(binary.BigEndian.Uint64(b[19:27])),
 	}
 	n, k := binary.Uvarint(b[fixed:])
-	if k <= 0 || n == 0 || n > MaxItemIDLen || uint64(len(b)-fixed-k) != n {
+	if k <= 0 || k != uvarintLen(n) || n == 0 || n > MaxItemIDLen || uint64(len(b)-fixed-k) != n {
 		return Signal{}, ErrCorrupt
 	}
 	s.ItemID = string(b[fixed+k:])
@@ -74,11 +74,19 @@ func decodeDecision(b []byte) (consent.Decision, error) {
 		UpdatedAt:        time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12]))).UTC(),
 	}
 	n, k := binary.Uvarint(b[fixed:])
-	if k <= 0 || n > consent.MaxNoticeVersionLen || uint64(len(b)-fixed-k) != n || !d.Status.Valid() {
+	if k <= 0 || k != uvarintLen(n) || n > consent.MaxNoticeVersionLen || uint64(len(b)-fixed-k) != n || !d.Status.Valid() || (d.Method != consent.MethodUnspecified && !d.Method.Valid()) {
 		return consent.Decision{}, ErrCorrupt
 	}
 	d.NoticeVersion = string(b[fixed+k:])
 	return d, nil
+}
+
+// uvarintLen is the length of the one encoding the decoders accept for n:
+// binary.Uvarint also reads padded forms (0x85 0x00 for 5), which would give
+// one record several encodings.
+func uvarintLen(n uint64) int {
+	var buf [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(buf[:], n)
 }
 
 func encodeLedgerEntry(e *consent.LedgerEntry) []byte {

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"sync"
 )
 
@@ -19,14 +20,20 @@ const MinSecretLen = 32
 // Secret is the master secret from which the pseudonym key and the at-rest
 // encryption key are derived (HKDF-SHA256 with distinct labels). It never
 // prints, logs or serialises its bytes.
-type Secret struct{ b []byte }
+type Secret struct{ raw func() []byte }
+
+// The bytes are reachable only through a closure: fmt, slog and encoding/json
+// print a func as an address (or skip it), so even a Secret held in an
+// unexported field (which fmt prints by reflection, without calling String)
+// never shows its bytes.
+func secretOf(b []byte) Secret { return Secret{raw: func() []byte { return b }} }
 
 // NewSecret wraps raw key material of at least MinSecretLen bytes.
 func NewSecret(raw []byte) (Secret, error) {
 	if len(raw) < MinSecretLen {
 		return Secret{}, fmt.Errorf("%w: secret key: need at least %d bytes, got %d", ErrInvalid, MinSecretLen, len(raw))
 	}
-	return Secret{b: append([]byte(nil), raw...)}, nil
+	return secretOf(append([]byte(nil), raw...)), nil
 }
 
 // GenerateSecret returns a fresh random secret (demo mode only: data sealed
@@ -36,11 +43,11 @@ func GenerateSecret() Secret {
 	if _, err := rand.Read(b); err != nil {
 		panic("features: crypto/rand failed: " + err.Error())
 	}
-	return Secret{b: b}
+	return secretOf(b)
 }
 
 // IsZero reports whether no secret is set.
-func (s Secret) IsZero() bool { return len(s.b) == 0 }
+func (s Secret) IsZero() bool { return s.raw == nil || len(s.raw()) == 0 }
 
 // String redacts the secret.
 func (s Secret) String() string { return "[redacted]" }
@@ -48,11 +55,24 @@ func (s Secret) String() string { return "[redacted]" }
 // GoString redacts the secret.
 func (s Secret) GoString() string { return "features.Secret{[redacted]}" }
 
+// Format redacts the secret for every fmt verb.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = io.WriteString(f, s.GoString())
+		return
+	}
+	_, _ = io.WriteString(f, s.String())
+}
+
 // MarshalText redacts the secret, so a config dump never holds it.
 func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
 func (s Secret) derive(label string) []byte {
-	k, err := hkdf.Key(sha256.New, s.b, nil, "candor/v1/"+label, 32)
+	var raw []byte
+	if s.raw != nil {
+		raw = s.raw()
+	}
+	k, err := hkdf.Key(sha256.New, raw, nil, "candor/v1/"+label, 32)
 	if err != nil {
 		panic("features: hkdf: " + err.Error())
 	}

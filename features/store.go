@@ -156,8 +156,13 @@ func (s *Store) Track(ctx context.Context, p Pseudonym, inputs []SignalInput, no
 				pipe.ZAdd(ctx, keys.Expiry, members...)
 				// The keys outlive their last signal by nothing: when every
 				// signal has expired, Redis deletes them.
-				pipe.PExpireAt(ctx, keys.Signals, time.UnixMilli(latest))
-				pipe.PExpireAt(ctx, keys.Expiry, time.UnixMilli(latest))
+				// NX gives a new key its TTL; GT only ever extends it, so a
+				// concurrent Track that saw fewer signals (this transaction
+				// does not watch them) cannot cut a later signal short.
+				for _, k := range []string{keys.Signals, keys.Expiry} {
+					pipe.Do(ctx, "PEXPIREAT", k, latest, "NX")
+					pipe.Do(ctx, "PEXPIREAT", k, latest, "GT")
+				}
 			}
 			return nil
 		})
@@ -319,7 +324,14 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 		})
 		return err
 	}
-	if err := s.watch(ctx, "ApplyConsent", txf, keys.Consent, keys.Signals); err != nil {
+	// Signals are read (and so watched) only when data is to be deleted, so
+	// that a stream of signal writes cannot keep a customer from changing
+	// their consent.
+	watched := []string{keys.Consent}
+	if !erase.Empty() {
+		watched = append(watched, keys.Signals)
+	}
+	if err := s.watch(ctx, "ApplyConsent", txf, watched...); err != nil {
 		return ConsentResult{}, err
 	}
 	return result, nil
@@ -328,7 +340,18 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 // Ledger returns up to limit ledger entries starting at offset (oldest
 // first), and the total number of entries.
 func (s *Store) Ledger(ctx context.Context, p Pseudonym, offset, limit int64) ([]consent.LedgerEntry, int64, error) {
+	if offset < 0 || limit < 0 {
+		return nil, 0, invalidf("ledger", "offset and limit must not be negative")
+	}
 	keys := s.keys.Customer(p)
+	if limit == 0 {
+		// LRANGE offset offset-1 would mean "to the end" for offset 0.
+		n, err := s.rdb.LLen(ctx, keys.Ledger).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("features.Ledger: %w", err)
+		}
+		return []consent.LedgerEntry{}, n, nil
+	}
 	var rangeCmd *redis.StringSliceCmd
 	var lenCmd *redis.IntCmd
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {

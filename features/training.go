@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +41,9 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 		return fmt.Errorf("features.ScanUsable: %w", err)
 	}
 	sort.Slice(customers, func(i, j int) bool { return strings.Compare(string(customers[i]), string(customers[j])) < 0 })
+	// SCAN may return a key more than once (when the keyspace is rehashed
+	// during the scan); a customer must be visited once.
+	customers = slices.Compact(customers)
 
 	const batch = 200
 	for start := 0; start < len(customers); start += batch {

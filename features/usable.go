@@ -147,7 +147,7 @@ func excluded(v *CustomerView, sig *Signal, purpose consent.Purpose, now time.Ti
 	case !v.Policy.Allows(purpose, sig.Type):
 		return ReasonNotAllowedByPolicy
 	}
-	if it := v.Catalog.Item(sig.ItemID); it != nil && it.Sensitive && !v.Consent.SensitiveGranted(purpose) {
+	if v.Catalog.Sensitive(sig.ItemID) && !v.Consent.SensitiveGranted(purpose) {
 		return ReasonSensitiveNeedsExplicitConsent
 	}
 	return 0
