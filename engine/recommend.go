@@ -166,12 +166,21 @@ func (m *Model) scoreCooccurrence(usable []features.Signal, req Request, w *Weig
 			continue
 		}
 		weights[s] = w.At(&usable[s], req.Now)
+		if weights[s] == 0 {
+			// A neutral signal (a 3-star rating) moves no score; it must
+			// not be cited as a reason that "added 0.00".
+			sources[s] = -1
+			continue
+		}
 		for _, nb := range m.neighbors[i] {
 			if sc.slot[nb.item] == 0 {
 				sc.slot[nb.item] = -1 // touched, not chosen
 				sc.touched = append(sc.touched, nb.item)
 			}
-			sc.scores[nb.item] += weights[s] * nb.sim
+			// float64(...) rounds the product, which keeps the compiler
+			// from fusing it with the addition (FMA on arm64, amd64 v3):
+			// the score must be the sum of the rounded contributions.
+			sc.scores[nb.item] += float64(weights[s] * nb.sim)
 		}
 	}
 	sc.weights, sc.sources = weights, sources
@@ -223,7 +232,7 @@ func (m *Model) scoreCooccurrence(usable []features.Signal, req Request, w *Weig
 		for _, nb := range m.neighbors[i] {
 			if slot := sc.slot[nb.item]; slot > 0 {
 				it := &out[slot-1]
-				v := weights[s] * nb.sim
+				v := float64(weights[s] * nb.sim) // rounded: no fused multiply-add
 				it.Score += v
 				it.Contributions = append(it.Contributions, Contribution{Signal: s, Value: v})
 			}

@@ -25,8 +25,8 @@ type Answer struct {
 	// Consent is the customer's decision for Purpose when the answer was
 	// made: the consent each signal reason rests on.
 	Consent consent.Decision
-	// Signals are the signals cited by any item, in the order the engine
-	// was given them.
+	// Signals are the signals cited by any item, in the order they are first
+	// cited (item by item, largest contribution first).
 	Signals []CitedSignal
 	Items   []AnswerItem
 	NotUsed []NotUsedCount
@@ -135,11 +135,15 @@ func Build(in Input) *Answer {
 // notUsedCounts counts what was left out, per signal type and reason, in
 // type then reason order.
 func notUsedCounts(in Input) []NotUsedCount {
+	retention := in.SignalRetention
+	if retention == nil {
+		retention = features.DefaultRetention()
+	}
 	var counts []NotUsedCount
 	for _, ex := range in.Usable.Excluded {
 		i := slices.IndexFunc(counts, func(c NotUsedCount) bool { return c.Type == ex.Signal.Type && c.Reason == ex.Reason })
 		if i < 0 {
-			counts = append(counts, NotUsedCount{Type: ex.Signal.Type, Reason: ex.Reason, Retention: in.SignalRetention.For(ex.Signal.Type)})
+			counts = append(counts, NotUsedCount{Type: ex.Signal.Type, Reason: ex.Reason, Retention: retention.For(ex.Signal.Type)})
 			i = len(counts) - 1
 		}
 		counts[i].Count++

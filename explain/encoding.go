@@ -110,10 +110,11 @@ func decodeAnswer(b []byte) (features.Pseudonym, *Answer, error) {
 		}
 		m := r.count()
 		for k := 0; k < m && r.err == nil; k++ {
-			c := Contribution{Signal: int(r.uvarint()), Value: r.float()}
-			if c.Signal >= len(a.Signals) {
+			idx := r.uvarint()
+			if idx >= uint64(len(a.Signals)) { // before int(): a huge index must not wrap negative
 				return "", nil, errCorrupt
 			}
+			c := Contribution{Signal: int(idx), Value: r.float()}
 			it.Contributions = append(it.Contributions, c)
 		}
 		a.Items = append(a.Items, it)

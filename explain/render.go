@@ -33,6 +33,7 @@ func (a *Answer) Render() *candorv1.Recommendation {
 		Items:            make([]*candorv1.RecommendedItem, len(a.Items)),
 	}
 	r := renderer{a: a, notUsed: a.renderNotUsed(), sentences: make([]string, len(a.Signals))}
+	rec.NotUsed = r.notUsed
 	for i := range a.Items {
 		it := &a.Items[i]
 		out := &candorv1.RecommendedItem{ItemId: it.ItemID, Title: it.Title, Score: it.Score, Model: it.Source.String()}
@@ -93,7 +94,7 @@ func (r *renderer) signalReason(c Contribution, score float64) *candorv1.Reason 
 	sig := &r.a.Signals[c.Signal]
 	purpose := r.a.Purpose.String()
 	if r.sentences[c.Signal] == "" {
-		r.sentences[c.Signal] = signalSentence(sig.Type, sig.ItemTitle, sig.Value, sig.OccurredAt, purpose, r.a.Consent)
+		r.sentences[c.Signal] = signalSentence(sig.Type, sig.ItemTitle, sig.Value, sig.OccurredAt, r.a.Purpose, r.a.Consent)
 	}
 	share := 0.0
 	if score != 0 {
@@ -124,7 +125,7 @@ func (r *renderer) nonPersonal(it *AnswerItem) *candorv1.Explanation {
 	if catalogFill {
 		kind = KindCatalog
 	}
-	sentence := nonPersonalSentence(catalogFill, it.Category, r.a.Purpose.String(), r.a.Consent.Status)
+	sentence := nonPersonalSentence(catalogFill, it.Category, r.a.Purpose, r.a.Consent.Status)
 	return &candorv1.Explanation{
 		Personalized: false,
 		Headline:     sentence,
@@ -140,7 +141,7 @@ func (a *Answer) renderNotUsed() []*candorv1.NotUsedNote {
 			DataCategory: n.Type.Info().DataCategory,
 			Reason:       n.Reason.String(),
 			Count:        int32(n.Count),
-			Text:         notUsedSentence(n.Type, n.Reason, n.Count, a.Purpose.String(), n.Retention, a.Consent.Status),
+			Text:         notUsedSentence(n.Type, n.Reason, n.Count, a.Purpose, n.Retention, a.Consent.Status),
 		}
 	}
 	return notes

@@ -51,7 +51,10 @@ func (s *Store) Save(ctx context.Context, p features.Pseudonym, a *Answer) error
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.ZAdd(ctx, index, redis.Z{Score: float64(a.ExpiresAt.UnixMilli()), Member: a.ID})
 		pipe.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(a.CreatedAt.UnixMilli(), 10))
-		pipe.PExpire(ctx, index, ttl)
+		// The index must outlive every answer it lists, so its TTL only
+		// grows: set it when the key has none (NX), else extend it (GT).
+		pipe.Do(ctx, "pexpire", index, ttl.Milliseconds(), "NX")
+		pipe.Do(ctx, "pexpire", index, ttl.Milliseconds(), "GT")
 		pipe.Set(ctx, key, sealed, ttl)
 		return nil
 	})

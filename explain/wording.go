@@ -24,6 +24,14 @@ var actions = [consent.NumSignalTypes]string{
 	consent.SupportTicket: "contacted us about %s",
 }
 
+// purposeWords names each purpose the way a customer reads it.
+var purposeWords = [consent.NumPurposes]string{
+	consent.Personalization: "personalised recommendations",
+	consent.Support:         "customer support",
+	consent.MarketingEmail:  "marketing emails",
+	consent.ModelTraining:   "training our recommendation model",
+}
+
 // nouns name one and several signals of each type, for "not used" notes.
 var nouns = [consent.NumSignalTypes][2]string{
 	consent.View:          {"view", "views"},
@@ -82,7 +90,7 @@ var notUsedWhy = map[features.Reason]func(n int, purpose, plural, retention stri
 		return "our data policy does not use " + plural + " for " + purpose
 	},
 	features.ReasonSensitiveNeedsExplicitConsent: func(n int, _, _, _ string, _ consent.Status) string {
-		return pick(n, "it concerns a sensitive item", "they concern sensitive items") + ", which needs your explicit consent"
+		return pick(n, "it concerns a sensitive item, which needs", "they concern sensitive items, which need") + " your explicit consent"
 	},
 }
 
@@ -108,12 +116,12 @@ func headline(t consent.SignalType, title string, value float64, at time.Time) s
 
 // signalSentence is the part of a reason that does not depend on the item it
 // explains, so it is rendered once per signal and answer.
-func signalSentence(t consent.SignalType, title string, value float64, at time.Time, purpose string, d consent.Decision) string {
+func signalSentence(t consent.SignalType, title string, value float64, at time.Time, p consent.Purpose, d consent.Decision) string {
 	notice := ""
 	if d.NoticeVersion != "" {
 		notice = fmt.Sprintf(noticeFormat, d.NoticeVersion)
 	}
-	return fmt.Sprintf(reasonFormat, action(t, title, value), date(at), purpose, date(d.UpdatedAt), notice)
+	return fmt.Sprintf(reasonFormat, action(t, title, value), date(at), purposeWords[p], date(d.UpdatedAt), notice)
 }
 
 func contributionSentence(contribution, share float64) string {
@@ -123,14 +131,14 @@ func contributionSentence(contribution, share float64) string {
 	return fmt.Sprintf(loweredFormat, -contribution)
 }
 
-func nonPersonalSentence(catalogFill bool, category, purpose string, st consent.Status) string {
+func nonPersonalSentence(catalogFill bool, category string, p consent.Purpose, st consent.Status) string {
 	cat := ""
 	if category != "" {
 		cat = fmt.Sprintf(categoryFormat, category)
 	}
 	why := ""
 	if int(st) < len(nonPersonalWhy) && nonPersonalWhy[st] != "" {
-		why = fmt.Sprintf(nonPersonalWhy[st], purpose)
+		why = fmt.Sprintf(nonPersonalWhy[st], purposeWords[p])
 	}
 	if catalogFill {
 		return fmt.Sprintf(catalogFormat, cat, why)
@@ -138,8 +146,8 @@ func nonPersonalSentence(catalogFill bool, category, purpose string, st consent.
 	return fmt.Sprintf(popularityFormat, cat, why)
 }
 
-func notUsedSentence(t consent.SignalType, r features.Reason, n int, purpose string, retention time.Duration, st consent.Status) string {
-	why := notUsedWhy[r](n, purpose, nouns[t][1], retentionWords(retention), st)
+func notUsedSentence(t consent.SignalType, r features.Reason, n int, p consent.Purpose, retention time.Duration, st consent.Status) string {
+	why := notUsedWhy[r](n, purposeWords[p], nouns[t][1], retentionWords(retention), st)
 	return fmt.Sprintf(notUsedFormat, n, nouns[t][pickIndex(n)], pick(n, "was", "were"), why)
 }
 
@@ -151,8 +159,11 @@ func pickIndex(n int) int {
 }
 
 func retentionWords(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return strconv.Itoa(int(d/(24*time.Hour))) + pick(int(d/(24*time.Hour)), " day", " days")
+	case d >= time.Hour && d%time.Hour == 0:
+		return strconv.Itoa(int(d/time.Hour)) + pick(int(d/time.Hour), " hour", " hours")
 	}
-	return d.String()
+	return d.Round(time.Minute).String()
 }

@@ -233,7 +233,10 @@ type Recommendation struct {
 	ModelVersion string                 `protobuf:"bytes,7,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
 	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the stored explanation will be deleted.
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// What was left out of this answer, per data category, and why (also on
+	// every item's explanation, so that each stands alone).
+	NotUsed       []*NotUsedNote `protobuf:"bytes,10,rep,name=not_used,json=notUsed,proto3" json:"not_used,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -327,6 +330,13 @@ func (x *Recommendation) GetCreatedAt() *timestamppb.Timestamp {
 func (x *Recommendation) GetExpiresAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *Recommendation) GetNotUsed() []*NotUsedNote {
+	if x != nil {
+		return x.NotUsed
 	}
 	return nil
 }
@@ -798,7 +808,7 @@ const file_candor_v1_recommendations_proto_rawDesc = "" +
 	"\x18GetRecommendationRequest\x12+\n" +
 	"\x11recommendation_id\x18\x01 \x01(\tR\x10recommendationId\"^\n" +
 	"\x19GetRecommendationResponse\x12A\n" +
-	"\x0erecommendation\x18\x01 \x01(\v2\x19.candor.v1.RecommendationR\x0erecommendation\"\x89\x03\n" +
+	"\x0erecommendation\x18\x01 \x01(\v2\x19.candor.v1.RecommendationR\x0erecommendation\"\xbc\x03\n" +
 	"\x0eRecommendation\x12+\n" +
 	"\x11recommendation_id\x18\x01 \x01(\tR\x10recommendationId\x12\"\n" +
 	"\fpersonalized\x18\x02 \x01(\bR\fpersonalized\x120\n" +
@@ -810,7 +820,9 @@ const file_candor_v1_recommendations_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xeb\x01\n" +
+	"expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x121\n" +
+	"\bnot_used\x18\n" +
+	" \x03(\v2\x16.candor.v1.NotUsedNoteR\anotUsed\"\xeb\x01\n" +
 	"\x0fRecommendedItem\x12\x17\n" +
 	"\aitem_id\x18\x01 \x01(\tR\x06itemId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x14\n" +
@@ -887,21 +899,22 @@ var file_candor_v1_recommendations_proto_depIdxs = []int32{
 	5,  // 2: candor.v1.Recommendation.items:type_name -> candor.v1.RecommendedItem
 	10, // 3: candor.v1.Recommendation.created_at:type_name -> google.protobuf.Timestamp
 	10, // 4: candor.v1.Recommendation.expires_at:type_name -> google.protobuf.Timestamp
-	7,  // 5: candor.v1.RecommendedItem.explanation:type_name -> candor.v1.Explanation
-	6,  // 6: candor.v1.RecommendedItem.contributions:type_name -> candor.v1.SignalContribution
-	8,  // 7: candor.v1.Explanation.reasons:type_name -> candor.v1.Reason
-	9,  // 8: candor.v1.Explanation.not_used:type_name -> candor.v1.NotUsedNote
-	10, // 9: candor.v1.Reason.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // 10: candor.v1.Reason.consent_given_at:type_name -> google.protobuf.Timestamp
-	0,  // 11: candor.v1.RecommendationService.GetRecommendations:input_type -> candor.v1.GetRecommendationsRequest
-	2,  // 12: candor.v1.RecommendationService.GetRecommendation:input_type -> candor.v1.GetRecommendationRequest
-	1,  // 13: candor.v1.RecommendationService.GetRecommendations:output_type -> candor.v1.GetRecommendationsResponse
-	3,  // 14: candor.v1.RecommendationService.GetRecommendation:output_type -> candor.v1.GetRecommendationResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	9,  // 5: candor.v1.Recommendation.not_used:type_name -> candor.v1.NotUsedNote
+	7,  // 6: candor.v1.RecommendedItem.explanation:type_name -> candor.v1.Explanation
+	6,  // 7: candor.v1.RecommendedItem.contributions:type_name -> candor.v1.SignalContribution
+	8,  // 8: candor.v1.Explanation.reasons:type_name -> candor.v1.Reason
+	9,  // 9: candor.v1.Explanation.not_used:type_name -> candor.v1.NotUsedNote
+	10, // 10: candor.v1.Reason.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 11: candor.v1.Reason.consent_given_at:type_name -> google.protobuf.Timestamp
+	0,  // 12: candor.v1.RecommendationService.GetRecommendations:input_type -> candor.v1.GetRecommendationsRequest
+	2,  // 13: candor.v1.RecommendationService.GetRecommendation:input_type -> candor.v1.GetRecommendationRequest
+	1,  // 14: candor.v1.RecommendationService.GetRecommendations:output_type -> candor.v1.GetRecommendationsResponse
+	3,  // 15: candor.v1.RecommendationService.GetRecommendation:output_type -> candor.v1.GetRecommendationResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_candor_v1_recommendations_proto_init() }

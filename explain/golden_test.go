@@ -1,0 +1,260 @@
+package explain_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/engine"
+	"github.com/candorhq/candor/explain"
+	"github.com/candorhq/candor/features"
+)
+
+// TestGoldenPersonalized: items ranked from several kinds of signal, one of
+// which (a 1-star rating) pulls the score down, followed by a popular item.
+// The first item has more contributions than explain.MaxReasons.
+func TestGoldenPersonalized(t *testing.T) {
+	t.Parallel()
+	cat := shopCatalog(t)
+	usable := features.Usable{
+		Purpose: consent.Personalization,
+		Signals: []features.Signal{ // oldest first
+			signal("sig_purchase_kettle", consent.Purchase, "kettle", day(1, 10)),
+			rated("sig_rating_mugs", "mugs", 1, day(2, 1)),
+			signal("sig_view_grinder", consent.View, "grinder", day(2, 20)),
+			signal("sig_cart_beans", consent.AddToCart, "beans", day(2, 25)),
+			signal("sig_search_scale", consent.Search, "scale", day(2, 27)),
+		},
+	}
+	usable.Excluded = append(excludedN(consent.View, features.ReasonExpired, 1),
+		excludedN(consent.SupportTicket, features.ReasonNotAllowedByPolicy, 2)...)
+	view := &features.CustomerView{Consent: decided(consent.Personalization, consent.StatusGiven, false), Catalog: cat}
+	res := engine.Result{ModelVersion: goldenModel, Items: []engine.Scored{
+		{ItemID: "teapot", Score: 1, Source: engine.SourceCooccurrence, Contributions: []engine.Contribution{
+			{Signal: 0, Value: 0.875}, {Signal: 1, Value: -0.375}, {Signal: 2, Value: 0.25}, {Signal: 3, Value: 0.25},
+		}},
+		{ItemID: "cookbook", Score: 0.5, Source: engine.SourceCooccurrence, Contributions: []engine.Contribution{
+			{Signal: 4, Value: 0.3125}, {Signal: 2, Value: 0.1875},
+		}},
+		{ItemID: "scale", Score: 0.75, Source: engine.SourcePopularity},
+	}}
+	rec := explain.Build(input(view, consent.Personalization, "storefront", &usable, &res)).Render()
+	checkGolden(t, "personalized", rec)
+
+	items := rec.GetItems()
+	if !rec.GetPersonalized() || !items[0].GetExplanation().GetPersonalized() || items[2].GetExplanation().GetPersonalized() {
+		t.Errorf("personalised flags: answer %v, items %v %v; want true, true, false",
+			rec.GetPersonalized(), items[0].GetExplanation().GetPersonalized(), items[2].GetExplanation().GetPersonalized())
+	}
+	teapot := items[0].GetExplanation()
+	if want := "Because you bought Blue Kettle on 10 January 2026."; teapot.GetHeadline() != want {
+		t.Errorf("headline %q, want %q", teapot.GetHeadline(), want)
+	}
+	wantTexts := []string{
+		"You bought Blue Kettle on 10 January 2026. Used for personalised recommendations, with the consent you gave on 14 February 2026 (notice 2026-02). It added 0.88 to this item's score (88%).",
+		"You rated Set of Four Mugs 1 out of 5 on 1 February 2026. Used for personalised recommendations, with the consent you gave on 14 February 2026 (notice 2026-02). It lowered this item's score by 0.38.",
+		"You viewed Hand Coffee Grinder on 20 February 2026. Used for personalised recommendations, with the consent you gave on 14 February 2026 (notice 2026-02). It added 0.25 to this item's score (25%).",
+	}
+	if len(teapot.GetReasons()) != explain.MaxReasons || teapot.GetMoreReasons() != 1 || len(items[0].GetContributions()) != 4 {
+		t.Fatalf("teapot: %d reasons, %d more, %d contributions; want %d, 1, 4",
+			len(teapot.GetReasons()), teapot.GetMoreReasons(), len(items[0].GetContributions()), explain.MaxReasons)
+	}
+	for k, want := range wantTexts {
+		r := teapot.GetReasons()[k]
+		if r.GetText() != want {
+			t.Errorf("reason %d:\n got %q\nwant %q", k, r.GetText(), want)
+		}
+		if r.GetConsentNoticeVersion() != "2026-02" || !r.GetConsentGivenAt().AsTime().Equal(consentAt) || r.GetPurpose() != "personalization" {
+			t.Errorf("reason %d rests on notice %q given %v for %q; want 2026-02, %v, personalization",
+				k, r.GetConsentNoticeVersion(), r.GetConsentGivenAt().AsTime(), r.GetPurpose(), consentAt)
+		}
+	}
+	if c := items[0].GetContributions()[3]; c.GetSignalId() != "sig_cart_beans" || c.GetContribution() != 0.25 {
+		t.Errorf("fourth contribution %v, want sig_cart_beans 0.25", c)
+	}
+	if got := items[1].GetExplanation().GetReasons()[0].GetText(); !strings.HasPrefix(got, "You found Kitchen Scale through search on 27 February 2026.") {
+		t.Errorf("search reason %q", got)
+	}
+}
+
+// TestGoldenPopularity: a non-personalised answer for each consent status of
+// the purpose says it is not based on personal data, and why.
+func TestGoldenPopularity(t *testing.T) {
+	t.Parallel()
+	cat := shopCatalog(t)
+	tests := []struct {
+		name   string
+		status consent.Status
+		why    string // what follows "Not based on your personal data"
+	}{
+		{"unknown", consent.StatusUnknown, ", because you have not consented to personalised recommendations."},
+		{"refused", consent.StatusRefused, ", because you chose not to consent to personalised recommendations."},
+		{"withdrawn", consent.StatusWithdrawn, ", because you withdrew your consent to personalised recommendations."},
+		{"given", consent.StatusGiven, "."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			usable := features.Usable{Purpose: consent.Personalization}
+			if tt.status != consent.StatusGiven {
+				// Without consent every stored signal is left out.
+				usable.Excluded = append(excludedN(consent.Purchase, features.ReasonNoConsent, 1),
+					excludedN(consent.View, features.ReasonNoConsent, 3)...)
+			}
+			view := &features.CustomerView{Consent: decided(consent.Personalization, tt.status, false), Catalog: cat}
+			res := engine.Result{ModelVersion: goldenModel, Items: []engine.Scored{
+				{ItemID: "scale", Score: 1, Source: engine.SourcePopularity},
+				{ItemID: "teapot", Score: 0.5, Source: engine.SourcePopularity},
+			}}
+			rec := explain.Build(input(view, consent.Personalization, "storefront", &usable, &res)).Render()
+			checkGolden(t, "popularity_"+tt.name, rec)
+
+			want := []string{
+				"Popular with other customers. Not based on your personal data" + tt.why,
+				"Popular with other customers in Kitchen. Not based on your personal data" + tt.why,
+			}
+			if rec.GetPersonalized() {
+				t.Error("answer marked personalised")
+			}
+			for k, it := range rec.GetItems() {
+				ex := it.GetExplanation()
+				if ex.GetPersonalized() || ex.GetHeadline() != want[k] || len(ex.GetReasons()) != 1 || len(it.GetContributions()) != 0 {
+					t.Fatalf("item %s: personalised %v, headline %q, %d reasons, %d contributions; want false, %q, 1, 0",
+						it.GetItemId(), ex.GetPersonalized(), ex.GetHeadline(), len(ex.GetReasons()), len(it.GetContributions()), want[k])
+				}
+				r := ex.GetReasons()[0]
+				if r.GetKind() != explain.KindPopularity || r.GetText() != want[k] || r.GetSignalId() != "" || r.GetContribution() != 0 {
+					t.Errorf("item %s: reason %v, want a popularity reason citing no signal", it.GetItemId(), r)
+				}
+			}
+			if tt.status == consent.StatusGiven {
+				return
+			}
+			because := strings.TrimSuffix(strings.TrimPrefix(tt.why, ", because "), ".")
+			notes := rec.GetItems()[0].GetExplanation().GetNotUsed()
+			wantNotes := []string{"3 views were not used: " + because + ".", "1 purchase was not used: " + because + "."}
+			if len(notes) != 2 || notes[0].GetText() != wantNotes[0] || notes[1].GetText() != wantNotes[1] {
+				t.Errorf("not-used notes %v, want %q", notes, wantNotes)
+			}
+		})
+	}
+}
+
+// TestGoldenCatalog: items filled in from the catalogue.
+func TestGoldenCatalog(t *testing.T) {
+	t.Parallel()
+	cat := shopCatalog(t)
+	view := &features.CustomerView{Consent: decided(consent.Personalization, consent.StatusGiven, false), Catalog: cat}
+	usable := features.Usable{Purpose: consent.Support, Excluded: excludedN(consent.Purchase, features.ReasonNoConsent, 2)}
+	res := engine.Result{ModelVersion: "empty", Items: []engine.Scored{
+		{ItemID: "cookbook", Source: engine.SourceCatalog},
+		{ItemID: "scale", Source: engine.SourceCatalog},
+	}}
+	// Consent is given for personalisation, not for support.
+	rec := explain.Build(input(view, consent.Support, "support", &usable, &res)).Render()
+	checkGolden(t, "catalog", rec)
+
+	want := []string{
+		"New in our catalogue in Books. Not based on your personal data, because you have not consented to customer support.",
+		"New in our catalogue. Not based on your personal data, because you have not consented to customer support.",
+	}
+	for k, it := range rec.GetItems() {
+		ex := it.GetExplanation()
+		if it.GetModel() != "catalog" || ex.GetPersonalized() || ex.GetHeadline() != want[k] || len(ex.GetReasons()) != 1 || ex.GetReasons()[0].GetKind() != explain.KindCatalog {
+			t.Errorf("item %s: model %s, explanation %v; want a catalogue reason %q", it.GetItemId(), it.GetModel(), ex, want[k])
+		}
+	}
+	if rec.GetPurpose() != "support" || rec.GetSurface() != "support" {
+		t.Errorf("purpose %q surface %q, want support, support", rec.GetPurpose(), rec.GetSurface())
+	}
+}
+
+// TestGoldenNotUsed: one note per signal type and reason, in the singular
+// and the plural, for every reason a signal can be left out for.
+func TestGoldenNotUsed(t *testing.T) {
+	t.Parallel()
+	cat := shopCatalog(t)
+	tests := []struct {
+		name    string
+		reason  features.Reason
+		purpose consent.Purpose
+		status  consent.Status
+		one     consent.SignalType // left out once
+		several consent.SignalType // left out three times
+		want    []string           // by signal type order
+	}{
+		{
+			name: "expired", reason: features.ReasonExpired, purpose: consent.Personalization, status: consent.StatusGiven,
+			one: consent.Search, several: consent.View,
+			want: []string{
+				"3 views were not used: they are older than the 90 days we keep them for.",
+				"1 search was not used: it is older than the 30 days we keep them for.",
+			},
+		},
+		{
+			name: "no_consent", reason: features.ReasonNoConsent, purpose: consent.Personalization, status: consent.StatusRefused,
+			one: consent.Purchase, several: consent.AddToCart,
+			want: []string{
+				"3 items added to your cart were not used: you chose not to consent to personalised recommendations.",
+				"1 purchase was not used: you chose not to consent to personalised recommendations.",
+			},
+		},
+		{
+			name: "not_collected_for_purpose", reason: features.ReasonNotCollectedForPurpose, purpose: consent.Support, status: consent.StatusGiven,
+			one: consent.Rating, several: consent.Purchase,
+			want: []string{
+				"3 purchases were not used: they were not collected for customer support.",
+				"1 rating was not used: it was not collected for customer support.",
+			},
+		},
+		{
+			name: "not_allowed_by_policy", reason: features.ReasonNotAllowedByPolicy, purpose: consent.MarketingEmail, status: consent.StatusGiven,
+			one: consent.SupportTicket, several: consent.Search,
+			want: []string{
+				"3 searches were not used: our data policy does not use searches for marketing emails.",
+				"1 support request was not used: our data policy does not use support requests for marketing emails.",
+			},
+		},
+		{
+			name: "sensitive_needs_explicit_consent", reason: features.ReasonSensitiveNeedsExplicitConsent, purpose: consent.Personalization, status: consent.StatusGiven,
+			one: consent.View, several: consent.Rating,
+			want: []string{
+				"1 view was not used: it concerns a sensitive item, which needs your explicit consent.",
+				"3 ratings were not used: they concern sensitive items, which need your explicit consent.",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			usable := features.Usable{Purpose: tt.purpose,
+				Excluded: append(excludedN(tt.several, tt.reason, 3), excludedN(tt.one, tt.reason, 1)...)}
+			view := &features.CustomerView{Consent: decided(tt.purpose, tt.status, false), Catalog: cat}
+			res := engine.Result{ModelVersion: goldenModel, Items: []engine.Scored{
+				{ItemID: "scale", Score: 1, Source: engine.SourcePopularity},
+				{ItemID: "cookbook", Source: engine.SourceCatalog},
+			}}
+			rec := explain.Build(input(view, tt.purpose, "storefront", &usable, &res)).Render()
+			checkGolden(t, "not_used_"+tt.name, rec)
+
+			counts := map[string]int32{tt.one.String(): 1, tt.several.String(): 3}
+			for _, it := range rec.GetItems() {
+				notes := it.GetExplanation().GetNotUsed()
+				if len(notes) != len(tt.want) {
+					t.Fatalf("item %s: %d notes, want %d: %v", it.GetItemId(), len(notes), len(tt.want), notes)
+				}
+				for k, n := range notes {
+					if n.GetText() != tt.want[k] || n.GetReason() != tt.name {
+						t.Errorf("note %d: %q (reason %s), want %q (reason %s)", k, n.GetText(), n.GetReason(), tt.want[k], tt.name)
+					}
+					if st, err := consent.ParseSignalType("signal_type", n.GetSignalType()); err != nil || n.GetDataCategory() != st.Info().DataCategory {
+						t.Errorf("note %d: type %s, data category %s: %v", k, n.GetSignalType(), n.GetDataCategory(), err)
+					}
+					if n.GetCount() != counts[n.GetSignalType()] {
+						t.Errorf("note %d (%s): count %d, want %d", k, n.GetSignalType(), n.GetCount(), counts[n.GetSignalType()])
+					}
+				}
+			}
+		})
+	}
+}
