@@ -19,7 +19,7 @@ func sampleSignals() []Signal {
 		{ID: "sig_a", Type: consent.View, ItemID: "sku-1", Purposes: consent.NewPurposeSet(consent.Personalization), OccurredAt: recordTime, ExpiresAt: recordTime.Add(90 * 24 * time.Hour)},
 		{ID: "sig_b", Type: consent.Rating, ItemID: "книга/٣", Purposes: consent.NewPurposeSet(consent.Purposes()...), OccurredAt: recordTime, ExpiresAt: recordTime.Add(time.Hour), Value: 4.5},
 		{ID: "sig_c", Type: consent.SupportTicket, ItemID: strings.Repeat("x", MaxItemIDLen), Purposes: consent.NewPurposeSet(consent.Support), OccurredAt: time.UnixMilli(-86_400_123).UTC(), ExpiresAt: time.UnixMilli(0).UTC()},
-		{ID: "", Type: consent.SignalType(consent.NumSignalTypes - 1), ItemID: "i", Purposes: 0, OccurredAt: time.UnixMilli(math.MaxInt64).UTC(), ExpiresAt: time.UnixMilli(math.MinInt64).UTC(), Value: -0.0},
+		{ID: "", Type: consent.SignalType(consent.NumSignalTypes - 1), ItemID: "i", Purposes: 0, OccurredAt: time.UnixMilli(math.MaxInt64).UTC(), ExpiresAt: time.UnixMilli(math.MinInt64).UTC(), Value: math.Copysign(0, -1)},
 	}
 }
 
