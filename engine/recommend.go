@@ -225,6 +225,24 @@ func (m *Model) scoreCooccurrence(usable []features.Signal, req Request, w *Weig
 	}
 	// Gather the contributions of the chosen items, in the same order as the
 	// scatter above, so each score is exactly the sum of its contributions.
+	// A first pass counts them, so that all items share one allocation.
+	counts := make([]int, len(out))
+	total := 0
+	for _, i := range sources {
+		if i < 0 {
+			continue
+		}
+		for _, nb := range m.neighbors[i] {
+			if slot := sc.slot[nb.item]; slot > 0 {
+				counts[slot-1]++
+				total++
+			}
+		}
+	}
+	all := make([]Contribution, total)
+	for k := range out {
+		out[k].Contributions, all = all[:0:counts[k]], all[counts[k]:]
+	}
 	for s, i := range sources {
 		if i < 0 {
 			continue

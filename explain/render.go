@@ -66,9 +66,12 @@ type renderer struct {
 }
 
 func (r *renderer) personal(it *AnswerItem) (*candorv1.Explanation, []*candorv1.SignalContribution) {
+	// One allocation for all of an item's contribution messages.
+	slab := make([]candorv1.SignalContribution, len(it.Contributions))
 	contributions := make([]*candorv1.SignalContribution, len(it.Contributions))
 	for k, c := range it.Contributions {
-		contributions[k] = &candorv1.SignalContribution{SignalId: r.a.Signals[c.Signal].ID, Contribution: c.Value}
+		slab[k].SignalId, slab[k].Contribution = r.a.Signals[c.Signal].ID, c.Value
+		contributions[k] = &slab[k]
 	}
 	ex := &candorv1.Explanation{Personalized: true}
 	for k, c := range it.Contributions {
