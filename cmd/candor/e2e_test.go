@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -151,6 +152,26 @@ func TestEndToEnd(t *testing.T) {
 		if id == "sku-06" || id == "sku-13" || id == "sku-20" || id == "sku-27" {
 			t.Fatalf("support surface returned promotional item %s", id)
 		}
+	}
+
+	// REST calls went through the gRPC interceptors: they are counted
+	// (the history was only ever read over REST).
+	resp, err := http.Get(ts.httpURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{
+		`candor_grpc_requests_total{code="OK",method="/candor.v1.ConsentService/ListConsentHistory"}`,
+		`candor_grpc_requests_total{code="OK",method="/candor.v1.RecommendationService/GetRecommendations"}`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(metrics), subject) {
+		t.Fatal("/metrics holds the raw customer id")
 	}
 
 	assertNoRawID(t, ts, subject)
