@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // PolicyStore keeps policy versions in Redis. Version 1 (the defaults) is
@@ -42,27 +44,12 @@ func NewPolicyStore(rdb redis.UniversalClient, ns string) *PolicyStore {
 }
 
 // VersionKey is the key holding the current version number, for callers that
-// read it inside their own pipeline (see ParseVersion).
+// read it inside their own pipeline (redisx.Counter with default 1).
 func (s *PolicyStore) VersionKey() string { return s.versionKey }
-
-// ParseVersion interprets the result of GET VersionKey().
-func ParseVersion(val string, err error) (int64, error) {
-	if errors.Is(err, redis.Nil) {
-		return 1, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("consent.ParseVersion: %w", err)
-	}
-	v, perr := strconv.ParseInt(val, 10, 64)
-	if perr != nil || v < 1 {
-		return 0, fmt.Errorf("consent.ParseVersion: corrupt policy version %q", val)
-	}
-	return v, nil
-}
 
 // Current returns the policy version current now.
 func (s *PolicyStore) Current(ctx context.Context) (*Policy, error) {
-	v, err := ParseVersion(s.rdb.Get(ctx, s.versionKey).Result())
+	v, err := redisx.Counter(s.rdb.Get(ctx, s.versionKey), 1)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +86,7 @@ func (s *PolicyStore) ByVersion(ctx context.Context, version int64) (*Policy, er
 func (s *PolicyStore) Put(ctx context.Context, allowed [numPurposes]SignalTypeSet, expected int64, author string, now time.Time) (*Policy, error) {
 	var created *Policy
 	txf := func(tx *redis.Tx) error {
-		current, err := ParseVersion(tx.Get(ctx, s.versionKey).Result())
+		current, err := redisx.Counter(tx.Get(ctx, s.versionKey), 1)
 		if err != nil {
 			return err
 		}
@@ -119,20 +106,13 @@ func (s *PolicyStore) Put(ctx context.Context, allowed [numPurposes]SignalTypeSe
 		created = next
 		return err
 	}
-	for attempt := 0; attempt < 10; attempt++ {
-		err := s.rdb.Watch(ctx, txf, s.versionKey)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("consent.Put: %w", err)
-		}
-		s.mu.Lock()
-		s.cache[created.Version] = created
-		s.mu.Unlock()
-		return created, nil
+	if err := redisx.Watch(ctx, s.rdb, "consent.Put", txf, s.versionKey); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("consent.Put: %w: too many concurrent changes, try again", ErrVersionConflict)
+	s.mu.Lock()
+	s.cache[created.Version] = created
+	s.mu.Unlock()
+	return created, nil
 }
 
 type storedPolicy struct {

@@ -175,26 +175,3 @@ func TestPolicyStoreConcurrentPuts(t *testing.T) {
 		}
 	}
 }
-
-func TestParseVersion(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		val     string
-		err     error
-		want    int64
-		wantErr bool
-	}{
-		{"", redis.Nil, 1, false},
-		{"7", nil, 7, false},
-		{"0", nil, 0, true},
-		{"-3", nil, 0, true},
-		{"seven", nil, 0, true},
-		{"", errors.New("connection refused"), 0, true},
-	}
-	for _, tt := range tests {
-		got, err := consent.ParseVersion(tt.val, tt.err)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseVersion(%q, %v) = %d, %v; want %d, error=%v", tt.val, tt.err, got, err, tt.want, tt.wantErr)
-		}
-	}
-}

@@ -33,8 +33,9 @@ type SignalTypeInfo struct {
 	Name string
 	// DataCategory is the fideslang data category the type belongs to.
 	DataCategory string
-	// Retention is how long a signal of this type is kept and used, counted
-	// from when it happened. Enforced when it is written and when it is read.
+	// Retention is how long a signal of this type is used and kept, counted
+	// from when it happened. Enforced when it is written and when it is read;
+	// the store's sweep deletes it soon after.
 	Retention   time.Duration
 	Description string
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 )
 
@@ -48,14 +49,19 @@ func (s *Store) Save(ctx context.Context, p features.Pseudonym, a *Answer) error
 	key := s.keys.Recommendation(a.ID)
 	index := s.keys.Customer(p).Recommendations
 	sealed := s.codec.Seal(encodeAnswer(p, a), key, "")
+	// The index score and the keys' expiry are rounded up to a whole day,
+	// so that they do not give away when the customer was served; the exact
+	// expiry is inside the sealed record, and Get checks it.
+	expires := features.CeilDay(a.ExpiresAt)
+	kept := expires.Sub(a.CreatedAt)
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.ZAdd(ctx, index, redis.Z{Score: float64(a.ExpiresAt.UnixMilli()), Member: a.ID})
+		pipe.ZAdd(ctx, index, redis.Z{Score: float64(expires.UnixMilli()), Member: a.ID})
 		pipe.ZRemRangeByScore(ctx, index, "-inf", strconv.FormatInt(a.CreatedAt.UnixMilli(), 10))
 		// The index must outlive every answer it lists, so its TTL only
 		// grows: set it when the key has none (NX), else extend it (GT).
-		pipe.Do(ctx, "pexpire", index, ttl.Milliseconds(), "NX")
-		pipe.Do(ctx, "pexpire", index, ttl.Milliseconds(), "GT")
-		pipe.Set(ctx, key, sealed, ttl)
+		pipe.Do(ctx, "pexpire", index, kept.Milliseconds(), "NX")
+		pipe.Do(ctx, "pexpire", index, kept.Milliseconds(), "GT")
+		pipe.Set(ctx, key, sealed, kept)
 		return nil
 	})
 	if err != nil {
@@ -87,4 +93,44 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (features.Pse
 		return "", nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
 	}
 	return p, a, nil
+}
+
+// DeleteFor deletes the customer's stored answers made for any of purposes
+// (a revocation with delete_data). It returns how many it deleted.
+func (s *Store) DeleteFor(ctx context.Context, p features.Pseudonym, purposes consent.PurposeSet) (int, error) {
+	index := s.keys.Customer(p).Recommendations
+	ids, err := s.rdb.ZRange(ctx, index, 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("explain.DeleteFor: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		key := s.keys.Recommendation(id)
+		sealed, err := s.rdb.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("explain.DeleteFor: %w", err)
+		}
+		plain, err := s.codec.Open(sealed, key, "")
+		if err != nil {
+			return n, fmt.Errorf("explain.DeleteFor: %w", err)
+		}
+		_, a, err := decodeAnswer(plain)
+		if err != nil {
+			return n, fmt.Errorf("explain.DeleteFor: %w", features.ErrCorrupt)
+		}
+		if !purposes.Has(a.Purpose) {
+			continue
+		}
+		if err := s.rdb.Del(ctx, key).Err(); err != nil {
+			return n, fmt.Errorf("explain.DeleteFor: %w", err)
+		}
+		if err := s.rdb.ZRem(ctx, index, id).Err(); err != nil {
+			return n, fmt.Errorf("explain.DeleteFor: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -204,20 +205,24 @@ func TestStoreIndexesByCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(zs) != 1 || zs[0].Member != first.ID || int64(zs[0].Score) != first.ExpiresAt.UnixMilli() {
-		t.Fatalf("index %s = %v, want %s scored by its expiry %d", index, zs, first.ID, first.ExpiresAt.UnixMilli())
+	// Scores and TTLs are rounded up to a whole day (they must not give away
+	// when the customer was served).
+	dayEnd := features.CeilDay(first.ExpiresAt)
+	if len(zs) != 1 || zs[0].Member != first.ID || int64(zs[0].Score) != dayEnd.UnixMilli() {
+		t.Fatalf("index %s = %v, want %s scored by its expiry rounded up to a day %d", index, zs, first.ID, dayEnd.UnixMilli())
 	}
 	for _, key := range []string{index, f.keys.Recommendation(first.ID)} {
 		ttl, err := f.r.Client.PTTL(ctx, key).Result()
-		if err != nil || ttl <= 0 || ttl > time.Hour {
-			t.Errorf("%s has TTL %v (%v), want a retention limit of at most 1h", key, ttl, err)
+		if err != nil || ttl <= 0 || ttl > dayEnd.Sub(first.CreatedAt) {
+			t.Errorf("%s has TTL %v (%v), want a retention limit of at most %s", key, ttl, err, dayEnd.Sub(first.CreatedAt))
 		}
 	}
 
-	// An answer saved once the first has expired prunes it from the index,
-	// but not the second, which is still live.
-	second := sampleAnswer(t, now.Add(90*time.Minute), time.Hour)
-	third := sampleAnswer(t, now.Add(2*time.Hour), time.Hour)
+	// An answer saved after the day the first expired in prunes it from the
+	// index (entries expire with day granularity, like their scores), but
+	// not the second, which is still live.
+	second := sampleAnswer(t, dayEnd.Add(-time.Minute), 48*time.Hour)
+	third := sampleAnswer(t, dayEnd.Add(time.Minute), time.Hour)
 	for _, a := range []*explain.Answer{second, third} {
 		if err := f.store.Save(ctx, goldenPseudonym, a); err != nil {
 			t.Fatal(err)
@@ -227,8 +232,11 @@ func TestStoreIndexesByCustomer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{second.ID, third.ID}; !reflect.DeepEqual(members, want) {
-		t.Errorf("index holds %v, want %v (the first answer expired before the third)", members, want)
+	want := []string{second.ID, third.ID}
+	sort.Strings(members)
+	sort.Strings(want)
+	if !reflect.DeepEqual(members, want) {
+		t.Errorf("index holds %v, want %v (the first answer expired the day before the third)", members, want)
 	}
 	// Another customer's answers go to their own index.
 	other := features.Pseudonym("ffeeddccbbaa99887766554433221100")

@@ -14,6 +14,8 @@ import (
 	"unicode"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // Item is one catalogue entry. The catalogue holds no personal data.
@@ -216,7 +218,7 @@ func (c *Catalog) Delete(ctx context.Context, id string) (bool, error) {
 // write, or no ids for no change.
 func (c *Catalog) change(ctx context.Context, prepare func(tx *redis.Tx) ([]string, func(redis.Pipeliner), error)) error {
 	txf := func(tx *redis.Tx) error {
-		v, err := parseCounter(tx.Get(ctx, c.keys.Version).Result())
+		v, err := redisx.Counter(tx.Get(ctx, c.keys.Version), 0)
 		if err != nil {
 			return err
 		}
@@ -237,17 +239,7 @@ func (c *Catalog) change(ctx context.Context, prepare func(tx *redis.Tx) ([]stri
 		})
 		return err
 	}
-	for attempt := 0; attempt < 20; attempt++ {
-		err := c.rdb.Watch(ctx, txf, c.keys.Version)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("features.Catalog: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("features.Catalog: %w", ErrConflict)
+	return redisx.Watch(ctx, c.rdb, "features.Catalog", txf, c.keys.Version)
 }
 
 // Get reads one item from Redis.
@@ -271,7 +263,7 @@ func (c *Catalog) Get(ctx context.Context, id string) (Item, error) {
 
 // Current brings the snapshot up to date with Redis and returns it.
 func (c *Catalog) Current(ctx context.Context) (*CatalogSnapshot, error) {
-	v, err := parseCounter(c.rdb.Get(ctx, c.keys.Version).Result())
+	v, err := redisx.Counter(c.rdb.Get(ctx, c.keys.Version), 0)
 	if err != nil {
 		return nil, fmt.Errorf("features.Catalog.Current: %w", err)
 	}
@@ -323,18 +315,4 @@ func (c *Catalog) SyncTo(ctx context.Context, v int64) (*CatalogSnapshot, error)
 	next := &CatalogSnapshot{Version: v, items: items}
 	c.snap.Store(next)
 	return next, nil
-}
-
-func parseCounter(val string, err error) (int64, error) {
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	v, perr := strconv.ParseInt(val, 10, 64)
-	if perr != nil || v < 0 {
-		return 0, fmt.Errorf("%w: counter %q", ErrCorrupt, val)
-	}
-	return v, nil
 }

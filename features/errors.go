@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // ErrInvalid marks input a caller must correct. It is consent.ErrInvalid, so
@@ -15,8 +16,8 @@ var ErrInvalid = consent.ErrInvalid
 var ErrNotFound = errors.New("not found")
 
 // ErrConflict is returned when concurrent writers kept a change from
-// completing; the caller may retry.
-var ErrConflict = errors.New("concurrent change, try again")
+// completing; the caller may retry. It is redisx.ErrContention.
+var ErrConflict = redisx.ErrContention
 
 // ErrCorrupt is returned when a stored value cannot be decrypted or decoded.
 // It never carries the value itself.

@@ -28,10 +28,9 @@ type CustomerKeys struct {
 	Ledger string
 	// Signals: hash, signal id -> sealed signal.
 	Signals string
-	// Expiry: sorted set, signal id -> expiry time (unix ms), for trimming.
-	Expiry string
-	// Recommendations: sorted set, recommendation id -> expiry (unix ms), the
-	// index of the customer's stored explanations (held under global keys).
+	// Recommendations: sorted set, recommendation id -> expiry (unix ms,
+	// rounded up to a day), the index of the customer's stored explanations
+	// (held under global keys).
 	Recommendations string
 }
 
@@ -58,14 +57,13 @@ func (k Keyspace) Customer(p Pseudonym) CustomerKeys {
 		Consent:         tag + "consent",
 		Ledger:          tag + "ledger",
 		Signals:         tag + "signals",
-		Expiry:          tag + "expiry",
 		Recommendations: tag + "recs",
 	}
 }
 
 // All lists every key of the customer.
 func (c CustomerKeys) All() []string {
-	return []string{c.Consent, c.Ledger, c.Signals, c.Expiry, c.Recommendations}
+	return []string{c.Consent, c.Ledger, c.Signals, c.Recommendations}
 }
 
 // customerSignalsPattern matches every customer's signals key (for SCAN).

@@ -48,12 +48,17 @@ const (
 
 // ValidateItemID checks an item id: 1 to MaxItemIDLen bytes of printable
 // UTF-8 with no leading or trailing space.
-func ValidateItemID(field, id string) error {
+func ValidateItemID(field, id string) error { return ValidateID(field, id, MaxItemIDLen) }
+
+// ValidateID checks an identifier: 1 to maxLen bytes of printable UTF-8 with
+// no leading or trailing space. The error names the field and never repeats
+// the value (a customer id is personal data).
+func ValidateID(field, id string, maxLen int) error {
 	switch {
 	case id == "":
 		return invalidf(field, "required")
-	case len(id) > MaxItemIDLen:
-		return invalidf(field, "at most %d bytes, got %d", MaxItemIDLen, len(id))
+	case len(id) > maxLen:
+		return invalidf(field, "at most %d bytes, got %d", maxLen, len(id))
 	case !utf8.ValidString(id):
 		return invalidf(field, "must be valid UTF-8")
 	case strings.TrimSpace(id) != id:

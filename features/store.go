@@ -2,7 +2,6 @@ package features
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // Store reads and writes customer data: consent state and ledger, signals,
@@ -47,22 +47,9 @@ func NewStore(rdb redis.UniversalClient, o StoreOptions) *Store {
 // Retention returns the retention periods in force.
 func (s *Store) Retention() *Retention { return s.retention }
 
-// maxTxAttempts bounds optimistic-transaction retries under contention.
-const maxTxAttempts = 16
-
-// watch runs an optimistic transaction, retrying when a watched key changed.
+// watch runs an optimistic transaction over one customer's keys.
 func (s *Store) watch(ctx context.Context, op string, fn func(tx *redis.Tx) error, keys ...string) error {
-	for attempt := 0; attempt < maxTxAttempts; attempt++ {
-		err := s.rdb.Watch(ctx, fn, keys...)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("features.%s: %w", op, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("features.%s: %w", op, ErrConflict)
+	return redisx.Watch(ctx, s.rdb, "features."+op, fn, keys...)
 }
 
 // TrackResult says what happened to one input signal.
@@ -92,30 +79,18 @@ func (s *Store) Track(ctx context.Context, p Pseudonym, inputs []SignalInput, no
 	keys := s.keys.Customer(p)
 	var results []TrackResult
 	txf := func(tx *redis.Tx) error {
-		var consentCmd *redis.MapStringStringCmd
-		var expiredCmd *redis.StringSliceCmd
-		var latestCmd *redis.ZSliceCmd
-		_, err := tx.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			consentCmd = pipe.HGetAll(ctx, keys.Consent)
-			expiredCmd = pipe.ZRangeByScore(ctx, keys.Expiry, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10)})
-			latestCmd = pipe.ZRangeWithScores(ctx, keys.Expiry, -1, -1)
-			return nil
-		})
+		raw, err := tx.HGetAll(ctx, keys.Consent).Result()
 		if err != nil {
 			return err
 		}
-		state, err := s.decodeState(keys.Consent, consentCmd.Val())
+		state, err := s.decodeState(keys.Consent, raw)
 		if err != nil {
 			return err
 		}
 		granted := state.GrantedSet()
 		results = make([]TrackResult, len(parsed))
 		var fields []any
-		var members []redis.Z
-		var latest int64
-		if z := latestCmd.Val(); len(z) == 1 {
-			latest = int64(z[0].Score)
-		}
+		var latest time.Time
 		for i := range parsed {
 			sig := parsed[i].signal
 			res := TrackResult{Index: i}
@@ -138,32 +113,23 @@ func (s *Store) Track(ctx context.Context, p Pseudonym, inputs []SignalInput, no
 			sig.Purposes = res.StoredPurposes
 			res.Stored, res.SignalID, res.ExpiresAt = true, sig.ID, sig.ExpiresAt
 			fields = append(fields, sig.ID, s.codec.Seal(encodeSignal(&sig), keys.Signals, sig.ID))
-			members = append(members, redis.Z{Score: float64(sig.ExpiresAt.UnixMilli()), Member: sig.ID})
-			latest = max(latest, sig.ExpiresAt.UnixMilli())
+			if sig.ExpiresAt.After(latest) {
+				latest = sig.ExpiresAt
+			}
 			results[i] = res
 		}
-		expired := expiredCmd.Val()
-		if len(expired) == 0 && len(fields) == 0 {
+		if len(fields) == 0 {
 			return nil
 		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			if len(expired) > 0 {
-				pipe.HDel(ctx, keys.Signals, expired...)
-				pipe.ZRem(ctx, keys.Expiry, toAny(expired)...)
-			}
-			if len(fields) > 0 {
-				pipe.HSet(ctx, keys.Signals, fields...)
-				pipe.ZAdd(ctx, keys.Expiry, members...)
-				// The keys outlive their last signal by nothing: when every
-				// signal has expired, Redis deletes them.
-				// NX gives a new key its TTL; GT only ever extends it, so a
-				// concurrent Track that saw fewer signals (this transaction
-				// does not watch them) cannot cut a later signal short.
-				for _, k := range []string{keys.Signals, keys.Expiry} {
-					pipe.Do(ctx, "PEXPIREAT", k, latest, "NX")
-					pipe.Do(ctx, "PEXPIREAT", k, latest, "GT")
-				}
-			}
+			pipe.HSet(ctx, keys.Signals, fields...)
+			// When every signal has expired, Redis deletes the key. NX gives
+			// a new key its TTL; GT only ever extends it, so the key outlives
+			// every signal in it. The TTL is rounded up to a whole day so
+			// that it does not give away when the last action happened.
+			at := CeilDay(latest).UnixMilli()
+			pipe.Do(ctx, "PEXPIREAT", keys.Signals, at, "NX")
+			pipe.Do(ctx, "PEXPIREAT", keys.Signals, at, "GT")
 			return nil
 		})
 		return err
@@ -195,12 +161,15 @@ func humanDuration(d time.Duration) string {
 	return d.String()
 }
 
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
+// CeilDay rounds t up to the next midnight UTC (t itself if it is one).
+// Expiry times that Redis can see (TTLs, index scores) are rounded with it,
+// so that they do not give away when a customer did something.
+func CeilDay(t time.Time) time.Time {
+	d := t.UTC().Truncate(24 * time.Hour)
+	if d.Before(t) {
+		d = d.Add(24 * time.Hour)
 	}
-	return out
+	return d
 }
 
 // Consent returns the customer's consent state.
@@ -315,7 +284,6 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 			pipe.RPush(ctx, keys.Ledger, entries...)
 			if len(remove) > 0 {
 				pipe.HDel(ctx, keys.Signals, remove...)
-				pipe.ZRem(ctx, keys.Expiry, toAny(remove)...)
 			}
 			if len(rewrite) > 0 {
 				pipe.HSet(ctx, keys.Signals, rewrite...)

@@ -104,13 +104,22 @@ func TestTrackStoresOnlyConsentedPurposes(t *testing.T) {
 		t.Errorf("rating stored as %+v", s)
 	}
 
-	// The expiry index holds every stored signal at its expiry time.
+	// The key's expiry covers every signal, rounded up to a whole day so it
+	// does not give away when the customer acted.
 	keys := f.keys.Customer(p)
+	at, err := f.rdb.PExpireTime(context.Background(), keys.Signals).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiry := time.UnixMilli(int64(at / time.Millisecond)).UTC()
+	latest := res[0].ExpiresAt
 	for _, r := range res {
-		score, err := f.rdb.ZScore(context.Background(), keys.Expiry, r.SignalID).Result()
-		if err != nil || int64(score) != r.ExpiresAt.UnixMilli() {
-			t.Errorf("expiry index of %s = %v, %v; want %d", r.SignalID, score, err, r.ExpiresAt.UnixMilli())
+		if r.ExpiresAt.After(latest) {
+			latest = r.ExpiresAt
 		}
+	}
+	if expiry != features.CeilDay(latest) || expiry.Truncate(day) != expiry {
+		t.Errorf("signals key expires at %s; want %s, a midnight on or after the last signal's expiry %s", expiry, features.CeilDay(latest), latest)
 	}
 	// Signals are sealed: no item id, purpose or type name in their keys,
 	// and no raw customer id anywhere.
@@ -155,26 +164,36 @@ func TestTrackDropsExpiredSignals(t *testing.T) {
 	}
 }
 
-// TestTrackTrimsExpiredSignals checks that signals whose retention ended
-// are deleted (with their expiry index entries) by the customer's next write.
-func TestTrackTrimsExpiredSignals(t *testing.T) {
+// TestSweepDeletesExpiredSignals checks that signals whose retention ended
+// are deleted by the sweep, on every customer, and nothing else is.
+func TestSweepDeletesExpiredSignals(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	p := f.customer("customer-1")
-	f.apply(t, p, t0.Add(-day), grant(consent.Personalization))
+	p, q := f.customer("customer-1"), f.customer("customer-2")
+	for _, c := range []features.Pseudonym{p, q} {
+		f.apply(t, c, t0.Add(-day), grant(consent.Personalization))
+	}
 	old := f.track(t, p, t0, features.SignalInput{Type: "search", ItemID: "sku-1", Purposes: purposes(consent.Personalization)})
-	later := t0.Add(30*day + time.Millisecond)
-	f.track(t, p, later, view("sku-2", later, consent.Personalization))
-	keys := f.keys.Customer(p)
-	if ok, _ := f.rdb.HExists(ctx, keys.Signals, old[0].SignalID).Result(); ok {
-		t.Error("the expired signal is still stored")
+	kept := f.track(t, p, t0, view("sku-2", t0, consent.Personalization))
+	other := f.track(t, q, t0, features.SignalInput{Type: "search", ItemID: "sku-3", Purposes: purposes(consent.Personalization)})
+
+	if n, err := f.store.SweepExpired(ctx, t0.Add(29*day)); err != nil || n != 0 {
+		t.Fatalf("sweep before any retention ended deleted %d (%v)", n, err)
 	}
-	if err := f.rdb.ZScore(ctx, keys.Expiry, old[0].SignalID).Err(); !errors.Is(err, redis.Nil) {
-		t.Errorf("the expired signal is still in the expiry index: %v", err)
+	n, err := f.store.SweepExpired(ctx, t0.Add(30*day))
+	if err != nil || n != 2 {
+		t.Fatalf("sweep deleted %d (%v), want the two searches", n, err)
 	}
-	if n := len(f.signals(t, p)); n != 1 {
-		t.Errorf("%d signals stored, want 1", n)
+	for _, r := range []features.TrackResult{old[0], other[0]} {
+		for _, c := range []features.Pseudonym{p, q} {
+			if ok, _ := f.rdb.HExists(ctx, f.keys.Customer(c).Signals, r.SignalID).Result(); ok {
+				t.Errorf("expired signal %s is still stored", r.SignalID)
+			}
+		}
+	}
+	if s := f.signals(t, p); len(s) != 1 || s[kept[0].SignalID].ItemID != "sku-2" {
+		t.Errorf("after the sweep customer 1 holds %+v; want the view only", s)
 	}
 }
 
@@ -297,7 +316,6 @@ func TestLedgerPaging(t *testing.T) {
 
 func TestRevokeWithDeleteData(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	f := newFixture(t)
 	p := f.customer("customer-1")
 	bystander := f.customer("customer-2")
@@ -351,18 +369,9 @@ func TestRevokeWithDeleteData(t *testing.T) {
 			t.Errorf("%s: purposes %v, want %v", item, s.Purposes.Names(), ps.Names())
 		}
 	}
-	keys := f.keys.Customer(p)
 	for _, item := range []string{"only-personalization", "only-personalization-2"} {
 		if _, ok := stored[byItem[item]]; ok {
 			t.Errorf("%s is still stored", item)
-		}
-		if err := f.rdb.ZScore(ctx, keys.Expiry, byItem[item]).Err(); !errors.Is(err, redis.Nil) {
-			t.Errorf("%s is still in the expiry index: %v", item, err)
-		}
-	}
-	for item := range want {
-		if err := f.rdb.ZScore(ctx, keys.Expiry, byItem[item]).Err(); err != nil {
-			t.Errorf("%s left the expiry index: %v", item, err)
 		}
 	}
 	if n := len(f.signals(t, bystander)); n != 1 {
@@ -518,7 +527,7 @@ func TestTrackConcurrentKeepsLatestExpiry(t *testing.T) {
 		t.Fatalf("results %+v, %+v; want both stored", resA, resB)
 	}
 	keys := f.keys.Customer(p)
-	for _, k := range []string{keys.Signals, keys.Expiry} {
+	for _, k := range []string{keys.Signals} {
 		at, err := f.rdb.PExpireTime(ctx, k).Result()
 		if err != nil {
 			t.Fatalf("PEXPIRETIME %s: %v", k, err)

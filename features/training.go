@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // ScanUsable visits every customer on every node and calls fn with the
@@ -29,7 +30,7 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 		return fmt.Errorf("features.ScanUsable: %w", err)
 	}
 	var customers []Pseudonym
-	err = ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
+	err = redisx.ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
 		for _, k := range keys {
 			if p, ok := s.keys.pseudonymFromKey(k); ok {
 				customers = append(customers, p)
@@ -86,4 +87,67 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 		}
 	}
 	return nil
+}
+
+// SweepExpired deletes, on every node, the signals whose retention has ended
+// (under the retention in force now). Reads never use an expired signal; the
+// sweep removes it from storage soon after, so that nothing is kept longer
+// than its retention plus one sweep interval. It returns how many it deleted.
+func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
+	var customers []Pseudonym
+	err := redisx.ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
+		for _, k := range keys {
+			if p, ok := s.keys.pseudonymFromKey(k); ok {
+				customers = append(customers, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("features.SweepExpired: %w", err)
+	}
+	deleted := 0
+	const batch = 200
+	for start := 0; start < len(customers); start += batch {
+		if err := ctx.Err(); err != nil {
+			return deleted, err
+		}
+		group := customers[start:min(start+batch, len(customers))]
+		cmds := make([]*redis.MapStringStringCmd, len(group))
+		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, p := range group {
+				cmds[i] = pipe.HGetAll(ctx, s.keys.Customer(p).Signals)
+			}
+			return nil
+		})
+		if err != nil {
+			return deleted, fmt.Errorf("features.SweepExpired: %w", err)
+		}
+		_, err = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, p := range group {
+				key := s.keys.Customer(p).Signals
+				signals, err := s.decodeSignals(key, cmds[i].Val())
+				if err != nil {
+					return err
+				}
+				var expired []string
+				for j := range signals {
+					if !s.retention.expiry(&signals[j]).After(now) {
+						expired = append(expired, signals[j].ID)
+					}
+				}
+				if len(expired) > 0 {
+					// HDEL of given ids is safe without a transaction: a
+					// concurrent write never reuses a signal id.
+					pipe.HDel(ctx, key, expired...)
+					deleted += len(expired)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return deleted, fmt.Errorf("features.SweepExpired: %w", err)
+		}
+	}
+	return deleted, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // CustomerView is everything one request needs about one customer, read at
@@ -52,14 +53,14 @@ func (s *Store) Load(ctx context.Context, p Pseudonym) (*CustomerView, error) {
 	if view.Signals, err = s.decodeSignals(keys.Signals, signalsCmd.Val()); err != nil {
 		return nil, err
 	}
-	policyVersion, err := consent.ParseVersion(policyCmd.Result())
+	policyVersion, err := redisx.Counter(policyCmd, 1)
 	if err != nil {
 		return nil, fmt.Errorf("features.Load: %w", err)
 	}
 	if view.Policy, err = s.policies.ByVersion(ctx, policyVersion); err != nil {
 		return nil, fmt.Errorf("features.Load: %w", err)
 	}
-	catalogVersion, err := parseCounter(catalogCmd.Result())
+	catalogVersion, err := redisx.Counter(catalogCmd, 0)
 	if err != nil {
 		return nil, fmt.Errorf("features.Load: %w", err)
 	}

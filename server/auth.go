@@ -63,7 +63,9 @@ func NewAPIKey(role Role, key string) (APIKey, error) {
 func (k APIKey) String() string { return string(k.Role) + ":[redacted]" }
 
 // GoString redacts the key from %#v.
-func (k APIKey) GoString() string { return "server.APIKey{Role:" + string(k.Role) + ", key:[redacted]}" }
+func (k APIKey) GoString() string {
+	return "server.APIKey{Role:" + string(k.Role) + ", key:[redacted]}"
+}
 
 // MarshalText redacts the key, so a config dump never holds it.
 func (k APIKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }

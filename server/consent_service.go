@@ -48,9 +48,23 @@ func (s *consentService) UpdateConsents(ctx context.Context, req *candorv1.Updat
 		}
 		change.Choices = append(change.Choices, consent.Choice{Purpose: p, Granted: ch.GetGranted(), Sensitive: ch.GetSensitive(), DeleteData: ch.GetDeleteData()})
 	}
-	res, err := s.store.ApplyConsent(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), change)
+	pseudonym := s.pseudonyms.Pseudonym(req.GetCustomerId())
+	res, err := s.store.ApplyConsent(ctx, pseudonym, change)
 	if err != nil {
 		return nil, s.status(ctx, "UpdateConsents", err)
+	}
+	var erase consent.PurposeSet
+	for _, ch := range change.Choices {
+		if ch.DeleteData {
+			erase = erase.With(ch.Purpose)
+		}
+	}
+	if !erase.Empty() {
+		// Stored answers cite the deleted signals; they go too (idempotent,
+		// so a failed call can be retried).
+		if _, err := s.explanations.DeleteFor(ctx, pseudonym, erase); err != nil {
+			return nil, s.status(ctx, "UpdateConsents", err)
+		}
 	}
 	out := &candorv1.UpdateConsentsResponse{
 		Consents:        consentStates(&res.State),

@@ -26,7 +26,7 @@ func DemoAPIKeys() []APIKey {
 	return keys
 }
 
-func demoKey(r Role) string { return "demo-" + strings.ReplaceAll(string(r), "_", "-") + "-key" }
+func demoKey(r Role) string { return "demo-" + string(r) + "-key" }
 
 // Demo describes what was seeded.
 type Demo struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -13,8 +14,10 @@ import (
 )
 
 // errorCodes maps domain errors to gRPC codes; grpc-gateway turns the codes
-// into HTTP statuses (InvalidArgument 400, NotFound 404, Aborted and
-// FailedPrecondition 409/400, ...). Order matters: the first match wins.
+// into HTTP statuses (InvalidArgument 400, NotFound 404, Aborted 409, ...).
+// A failed test-and-set (a policy version that is no longer current) and
+// contention are Aborted: the caller should read again and retry. Order
+// matters: the first match wins.
 var errorCodes = []struct {
 	err  error
 	code codes.Code
@@ -22,7 +25,7 @@ var errorCodes = []struct {
 	{consent.ErrInvalid, codes.InvalidArgument}, // also features.ErrInvalid
 	{features.ErrNotFound, codes.NotFound},
 	{consent.ErrNotFound, codes.NotFound},
-	{consent.ErrVersionConflict, codes.FailedPrecondition},
+	{consent.ErrVersionConflict, codes.Aborted},
 	{features.ErrConflict, codes.Aborted},
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
@@ -38,6 +41,23 @@ func safeMessage(code codes.Code) bool {
 	return false
 }
 
+// opPrefix matches the operation names errors are wrapped with
+// ("features.Track: ", "consent.Put: ").
+var opPrefix = regexp.MustCompile(`^[a-z][a-z0-9]*\.[A-Za-z][A-Za-z0-9.]*: `)
+
+// callerMessage is the error's text without the operation names that wrap
+// it: those are for logs, not callers.
+func callerMessage(err error) string {
+	msg := err.Error()
+	for {
+		loc := opPrefix.FindStringIndex(msg)
+		if loc == nil {
+			return msg
+		}
+		msg = msg[loc[1]:]
+	}
+}
+
 // toStatus turns a domain error into a status for the caller. Anything
 // unknown becomes Internal with a generic message; the details are logged
 // here, server-side only.
@@ -51,7 +71,7 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	for _, m := range errorCodes {
 		if errors.Is(err, m.err) {
 			if safeMessage(m.code) {
-				return status.Error(m.code, err.Error())
+				return status.Error(m.code, callerMessage(err))
 			}
 			return status.Error(m.code, m.code.String())
 		}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/labstack/echo/v4"
@@ -36,6 +37,25 @@ func pretty(next echo.HandlerFunc) echo.HandlerFunc {
 			q.Del("pretty")
 			r.URL.RawQuery = q.Encode()
 			r.Header.Set("Accept", prettyJSON)
+		}
+		return next(c)
+	}
+}
+
+// validUTF8 answers 400 for a path or query that is not UTF-8: the gateway
+// would fail to marshal it into a proto string and answer 500 (before auth).
+func validUTF8(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		ok := utf8.ValidString(r.URL.Path)
+		for k, vs := range r.URL.Query() {
+			ok = ok && utf8.ValidString(k)
+			for _, v := range vs {
+				ok = ok && utf8.ValidString(v)
+			}
+		}
+		if !ok {
+			return c.JSON(http.StatusBadRequest, map[string]any{"code": int(codes.InvalidArgument), "message": "path and query must be valid UTF-8", "details": []any{}})
 		}
 		return next(c)
 	}
@@ -104,7 +124,7 @@ func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "no-referrer",
 	}))
-	e.Any("/v1/*", echo.WrapHandler(gateway), pretty)
+	e.Any("/v1/*", echo.WrapHandler(gateway), validUTF8, pretty)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))

@@ -93,6 +93,11 @@ func (s *recommendationService) GetRecommendation(ctx context.Context, req *cand
 	if err != nil {
 		return nil, s.status(ctx, "GetRecommendation", err)
 	}
+	// A role limited to some surfaces reads only answers of those surfaces
+	// (the privacy officer, not limited, reads all).
+	role, _ := RoleFrom(ctx)
+	if allowed, limited := surfaceAccess[role]; limited && !slices.Contains(allowed, answer.Surface) {
+		return nil, status.Error(codes.NotFound, "recommendation not found")
+	}
 	return &candorv1.GetRecommendationResponse{Recommendation: answer.Render()}, nil
 }
-

@@ -53,7 +53,9 @@ func universalOptions(raw string, cluster bool) (*redis.UniversalOptions, error)
 		}
 		o, err := redis.ParseURL(part)
 		if err != nil {
-			return nil, fmt.Errorf("redis URL %s: %w", RedisURL(part), err)
+			// Never wrap err: url.Parse errors quote the whole URL, password
+			// included, and escape errors quote part of it.
+			return nil, fmt.Errorf("redis URL %s: malformed (want redis://[user:pass@]host:port/db)", RedisURL(part))
 		}
 		opts.Addrs = append(opts.Addrs, o.Addr)
 		if o.Username != "" {

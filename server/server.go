@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -143,9 +144,16 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 			s.log.ErrorContext(ctx, "initial model training failed; serving catalogue fallbacks until the next run", "err", err)
 		}
 	}
-	trainCtx, stopTraining := context.WithCancel(ctx)
-	defer stopTraining()
-	go s.trainer.Run(trainCtx)
+	// Background work (retraining, the retention sweep) stops and is
+	// waited for before Run returns, so it never outlives the store.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	defer func() {
+		stopBackground()
+		background.Wait()
+	}()
+	background.Go(func() { s.trainer.Run(bgCtx) })
+	background.Go(func() { s.sweep(bgCtx) })
 
 	// The gateway reaches the gRPC server through an in-process listener, so
 	// REST calls pass through the same interceptors as native gRPC calls.
@@ -191,6 +199,26 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	}
 	s.log.InfoContext(ctx, "stopped")
 	return runErr
+}
+
+// sweep deletes signals past their retention every model refresh interval.
+func (s *Server) sweep(ctx context.Context) {
+	ticker := time.NewTicker(s.cfg.ModelRefresh)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			n, err := s.store.SweepExpired(ctx, s.now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.ErrorContext(ctx, "retention sweep failed", "err", err)
+			case n > 0:
+				s.log.InfoContext(ctx, "retention sweep", "deleted_signals", n)
+			}
+		}
+	}
 }
 
 func serveErr(name string, err error) error {

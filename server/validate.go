@@ -1,34 +1,20 @@
 package server
 
 import (
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/candorhq/candor/features"
 )
 
 // MaxCustomerIDLen bounds customer ids.
 const MaxCustomerIDLen = 128
 
-// checkCustomerID validates a customer id without ever echoing it back: the
-// id is personal data and error messages are logged by callers.
+// checkCustomerID validates a customer id. Its error never echoes the id:
+// the id is personal data and error messages are logged by callers.
 func checkCustomerID(id string) error {
-	switch {
-	case id == "":
-		return status.Error(codes.InvalidArgument, "customer_id: required")
-	case len(id) > MaxCustomerIDLen:
-		return status.Errorf(codes.InvalidArgument, "customer_id: at most %d bytes", MaxCustomerIDLen)
-	case !utf8.ValidString(id):
-		return status.Error(codes.InvalidArgument, "customer_id: must be valid UTF-8")
-	case strings.TrimSpace(id) != id:
-		return status.Error(codes.InvalidArgument, "customer_id: must not start or end with white space")
-	}
-	for _, r := range id {
-		if !unicode.IsPrint(r) {
-			return status.Error(codes.InvalidArgument, "customer_id: must not contain control or invisible characters")
-		}
+	if err := features.ValidateID("customer_id", id, MaxCustomerIDLen); err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"customer id too long", "storefront", "GET", "/v1/customers/" + long + "/consents", "", 400, "customer_id: at most 128 bytes"},
 		{"customer id with control character", "storefront", "GET", "/v1/customers/a%01b/consents", "", 400, "customer_id: must not contain control"},
+		{"customer id that is not UTF-8", "storefront", "GET", "/v1/customers/a%ffb/consents", "", 400, "must be valid UTF-8"},
+		{"item id that is not UTF-8, without a key", "", "GET", "/v1/catalog/items/a%ffb", "", 400, "must be valid UTF-8"},
+		{"query that is not UTF-8", "storefront", "GET", "/v1/customers/c1/recommendations?surface=%ff", "", 400, "must be valid UTF-8"},
 		{"no choices", "storefront", "PATCH", "/v1/customers/c1/consents", `{"choices":[],"notice_version":"v1","method":"ui"}`, 400, "choices: at least one choice"},
 		{"unknown purpose", "storefront", "PATCH", "/v1/customers/c1/consents", `{"choices":[{"purpose":"ads","granted":true}],"notice_version":"v1","method":"ui"}`, 400, `choices[0].purpose: unknown purpose "ads"`},
 		{"no notice version", "storefront", "PATCH", "/v1/customers/c1/consents", `{"choices":[{"purpose":"support","granted":true}],"method":"ui"}`, 400, "notice_version: required"},
@@ -70,7 +73,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown item", "admin", "GET", "/v1/catalog/items/sku-unknown", "", 404, "not found"},
 		{"policy missing a purpose", "marketer", "PUT", "/v1/policy/signal-sets", `{"signal_sets":[{"purpose":"personalization","signal_types":["view"]}]}`, 400, `purpose "support" is missing`},
 		{"policy with unknown type", "marketer", "PUT", "/v1/policy/signal-sets", `{"signal_sets":[{"purpose":"personalization","signal_types":["telepathy"]}]}`, 400, `signal_sets[0].signal_types[0]: unknown signal type "telepathy"`},
-		{"policy version conflict", "marketer", "PUT", "/v1/policy/signal-sets", `{"expected_version":7,"signal_sets":[{"purpose":"personalization"},{"purpose":"support"},{"purpose":"marketing_email"},{"purpose":"model_training"}]}`, 400, "expected version 7, current is 1"},
+		{"policy version conflict", "marketer", "PUT", "/v1/policy/signal-sets", `{"expected_version":7,"signal_sets":[{"purpose":"personalization"},{"purpose":"support"},{"purpose":"marketing_email"},{"purpose":"model_training"}]}`, 409, "expected version 7, current is 1"},
 	}
 	before := ts.redis.Dump(t)
 	for _, c := range cases {

@@ -304,3 +304,42 @@ func TestUnauthenticated(t *testing.T) {
 	}
 	_ = resp.Body.Close()
 }
+
+// TestRevocationWithDeletionRemovesAnswers: a revocation that asks for the
+// purpose's data to be deleted also deletes the stored answers that cite it;
+// and a role limited to some surfaces cannot read another surface's answers.
+func TestRevocationWithDeletionRemovesAnswers(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.seedCatalog(t)
+	path := "/v1/customers/" + subject
+	ts.mustREST(t, "storefront", "PATCH", path+"/consents",
+		`{"choices":[{"purpose":"personalization","granted":true},{"purpose":"support","granted":true}],"notice_version":"v1","method":"ui"}`)
+	ts.mustREST(t, "storefront", "POST", path+"/signals", `{"signals":[{"type":"purchase","item_id":"sku-01","purposes":["personalization","support"]}]}`)
+	storefront := ts.mustREST(t, "storefront", "GET", path+"/recommendations?surface=storefront", "")["recommendation_id"].(string)
+	support := ts.mustREST(t, "support_agent", "GET", path+"/recommendations?surface=support", "")["recommendation_id"].(string)
+
+	for _, c := range []struct {
+		role, id string
+		status   int
+	}{
+		{"storefront", storefront, 200}, {"support_agent", support, 200}, {"privacy_officer", storefront, 200},
+		{"support_agent", storefront, 404}, {"storefront", support, 404},
+	} {
+		if code, out := ts.rest(t, c.role, "GET", "/v1/recommendations/"+c.id, ""); code != c.status {
+			t.Fatalf("%s reading %s: status %d (%v), want %d", c.role, c.id, code, out, c.status)
+		}
+	}
+
+	out := ts.mustREST(t, "storefront", "PATCH", path+"/consents",
+		`{"choices":[{"purpose":"personalization","granted":false,"delete_data":true}],"notice_version":"v1","method":"ui"}`)
+	if out["signals_narrowed"].(float64) != 1 {
+		t.Fatalf("the purchase kept for support should be narrowed: %v", out)
+	}
+	if code, _ := ts.rest(t, "privacy_officer", "GET", "/v1/recommendations/"+storefront, ""); code != http.StatusNotFound {
+		t.Fatalf("the personalisation answer survived the deletion of personalisation data: status %d", code)
+	}
+	if code, _ := ts.rest(t, "privacy_officer", "GET", "/v1/recommendations/"+support, ""); code != http.StatusOK {
+		t.Fatalf("the support answer should stay: status %d", code)
+	}
+}
