@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,22 +27,10 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 	if err != nil {
 		return fmt.Errorf("features.ScanUsable: %w", err)
 	}
-	var customers []Pseudonym
-	err = redisx.ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
-		for _, k := range keys {
-			if p, ok := s.keys.pseudonymFromKey(k); ok {
-				customers = append(customers, p)
-			}
-		}
-		return nil
-	})
+	customers, err := s.customersWithSignals(ctx)
 	if err != nil {
 		return fmt.Errorf("features.ScanUsable: %w", err)
 	}
-	sort.Slice(customers, func(i, j int) bool { return strings.Compare(string(customers[i]), string(customers[j])) < 0 })
-	// SCAN may return a key more than once (when the keyspace is rehashed
-	// during the scan); a customer must be visited once.
-	customers = slices.Compact(customers)
 
 	const batch = 200
 	for start := 0; start < len(customers); start += batch {
@@ -94,15 +80,7 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 // sweep removes it from storage soon after, so that nothing is kept longer
 // than its retention plus one sweep interval. It returns how many it deleted.
 func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
-	var customers []Pseudonym
-	err := redisx.ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
-		for _, k := range keys {
-			if p, ok := s.keys.pseudonymFromKey(k); ok {
-				customers = append(customers, p)
-			}
-		}
-		return nil
-	})
+	customers, err := s.customersWithSignals(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("features.SweepExpired: %w", err)
 	}
@@ -150,4 +128,24 @@ func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return deleted, nil
+}
+
+// customersWithSignals lists, from every node, the customers who hold
+// signals, sorted by pseudonym and each once (SCAN may return a key twice
+// when the keyspace is rehashed during the scan).
+func (s *Store) customersWithSignals(ctx context.Context) ([]Pseudonym, error) {
+	var customers []Pseudonym
+	err := redisx.ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
+		for _, k := range keys {
+			if p, ok := s.keys.pseudonymFromKey(k); ok {
+				customers = append(customers, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(customers)
+	return slices.Compact(customers), nil
 }
