@@ -121,6 +121,17 @@ func (s *CatalogSnapshot) Newest() []*Item {
 	return s.newest
 }
 
+// NewCatalogSnapshot returns an in-memory snapshot holding items, for
+// callers that rank without a store (the evaluation harness, tests).
+func NewCatalogSnapshot(version int64, items []Item) *CatalogSnapshot {
+	m := make(map[string]*Item, len(items))
+	for i := range items {
+		it := items[i]
+		m[it.ID] = &it
+	}
+	return &CatalogSnapshot{Version: version, items: m}
+}
+
 // Item returns the item with the given id, or nil when the catalogue does
 // not hold it (or it was deleted).
 func (s *CatalogSnapshot) Item(id string) *Item {
