@@ -12,6 +12,7 @@ import (
 // finish on the model they started with and none fail during a swap.
 type Holder struct {
 	current atomic.Pointer[Model]
+	als     atomic.Pointer[ALSModel]
 	trained atomic.Bool
 }
 
@@ -29,6 +30,20 @@ func (h *Holder) Model() *Model { return h.current.Load() }
 func (h *Holder) Swap(m *Model) {
 	h.current.Store(m)
 	h.trained.Store(true)
+}
+
+// Models returns the models in use, read together.
+func (h *Holder) Models() Models { return Models{ALS: h.als.Load(), Cooc: h.current.Load()} }
+
+// SwapALS installs a new ALS model.
+func (h *Holder) SwapALS(m *ALSModel) { h.als.Store(m) }
+
+// ALSVersion returns the version of the ALS model in use, or "".
+func (h *Holder) ALSVersion() string {
+	if m := h.als.Load(); m != nil {
+		return m.Info.Version
+	}
+	return ""
 }
 
 // Trained reports whether a trained model has been installed.

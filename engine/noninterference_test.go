@@ -24,8 +24,9 @@ import (
 // revocations, revocations that delete data) and a request time that expires
 // some signals. The answer for that customer is compared with the answer for
 // a second customer holding only the first one's usable signals under the
-// same consent. The item model is trained once and held fixed: what a
-// training run may read is checked by TestTrainingNonInterference.
+// same consent. The item models (ALS and co-occurrence) are trained once and
+// held fixed: what a training run may read is checked by
+// TestTrainingNonInterference.
 func TestNonInterference(t *testing.T) {
 	t.Parallel()
 	const cases = 2000
@@ -37,18 +38,27 @@ func TestNonInterference(t *testing.T) {
 			return
 		}
 	}
+	// The cases must reach both personal models, or they prove little.
+	t.Logf("items placed by source: %v", f.placed)
+	if f.placed[engine.SourceALS] == 0 || f.placed[engine.SourceCooccurrence] == 0 {
+		t.Fatalf("the random cases never reached a personal model: %v", f.placed)
+	}
 }
 
 // TestTrainingNonInterference checks the training side of invariant 3: a
-// model trained on a store equals one trained on a store holding only the
-// signals usable for model training (so a customer who revoked it is not
-// reflected, and revocation with deletion leaves no trace).
+// model (co-occurrence, and ALS bit for bit) trained on a store equals one
+// trained on a store holding only the signals usable for model training (so
+// a customer who revoked it is not reflected, and revocation with deletion
+// leaves no trace).
 func TestTrainingNonInterference(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(11, 2026))
-	full := newFixture(t)
-	onlyUsable := newFixture(t)
+	// The same secret, so customers have the same pseudonyms (and so the
+	// same rows, in the same order) in both stores.
+	secret := features.GenerateSecret()
+	full := newFixtureWithSecret(t, secret)
+	onlyUsable := newFixtureWithSecret(t, secret)
 	now := full.now
 	for n := 0; n < 60; n++ {
 		id := fmt.Sprintf("cust-%d", n)
@@ -86,6 +96,23 @@ func TestTrainingNonInterference(t *testing.T) {
 	if a.NumItems() == 0 {
 		t.Fatal("the test trained an empty model; it proves nothing")
 	}
+	alsA, err := engine.TrainALS(ctx, full.store, now, alsTrainOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	alsB, err := engine.TrainALS(ctx, onlyUsable.store, now, alsTrainOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alsA.Info.Version != alsB.Info.Version || alsA.Info.DataFingerprint != alsB.Info.DataFingerprint {
+		t.Fatalf("ALS training differs: full store %+v, usable only %+v", alsA.Info, alsB.Info)
+	}
+}
+
+func alsTrainOptions() engine.ALSTrainOptions {
+	o := engine.ALSTrainOptions{ALS: engine.DefaultALSOptions(), Weights: engine.DefaultWeights(), MinSupport: 2}
+	o.ALS.Factors, o.ALS.Iterations, o.ALS.Lambda, o.ALS.Alpha = 8, 5, 1, 2
+	return o
 }
 
 type fixture struct {
@@ -94,7 +121,8 @@ type fixture struct {
 	policies   *consent.PolicyStore
 	catalog    *features.Catalog
 	pseudonyms *features.Pseudonymizer
-	model      *engine.Model
+	models     engine.Models
+	placed     map[engine.Source]int
 	weights    engine.Weights
 	items      []string
 	now        time.Time
@@ -102,13 +130,17 @@ type fixture struct {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
+	return newFixtureWithSecret(tb, features.GenerateSecret())
+}
+
+func newFixtureWithSecret(tb testing.TB, secret features.Secret) *fixture {
+	tb.Helper()
 	ctx := context.Background()
 	r := redistest.New(tb)
 	ks, err := features.NewKeyspace(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	secret := features.GenerateSecret()
 	f := &fixture{
 		redis:      r,
 		policies:   consent.NewPolicyStore(r.Client, r.Namespace),
@@ -164,7 +196,11 @@ func (f *fixture) trainPopulation(tb testing.TB) {
 	if m.NumItems() < 30 {
 		tb.Fatalf("population trained a model of %d items; the test needs a richer one", m.NumItems())
 	}
-	f.model = m
+	als, err := engine.TrainALS(ctx, f.store, f.now, alsTrainOptions())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.models = engine.Models{ALS: als, Cooc: m}
 }
 
 func (f *fixture) apply(tb testing.TB, id string, choices []consent.Choice, at time.Time) {
@@ -213,7 +249,7 @@ var surfaceOf = map[consent.Purpose]bool{consent.Support: true}
 
 func (f *fixture) checkCase(t *testing.T, rng *rand.Rand, c int) {
 	t.Helper()
-	if f.model == nil {
+	if f.models.Cooc == nil {
 		f.trainPopulation(t)
 	}
 	ctx := context.Background()
@@ -237,7 +273,6 @@ func (f *fixture) checkCase(t *testing.T, rng *rand.Rand, c int) {
 	now := writeNow.Add(time.Duration(rng.IntN(200*24)) * time.Hour)
 	limit := 1 + rng.IntN(12)
 
-	full, fullUsable := f.answer(t, id, purpose, now, limit)
 	view, err := f.store.Load(ctx, f.pseudonyms.Pseudonym(id))
 	if err != nil {
 		t.Fatal(err)
@@ -245,32 +280,43 @@ func (f *fixture) checkCase(t *testing.T, rng *rand.Rand, c int) {
 	// The usable set is also computed here, independently, from the rule
 	// as the architecture states it, so a fault in the filter is caught too.
 	want := usableOracle(view, purpose, now)
-	if got := signalIDs(fullUsable.Signals); got != signalIDs(want) {
-		t.Fatalf("case %d (purpose %s): usable signals\n got %s\nwant %s", c, purpose, got, signalIDs(want))
-	}
 	f.copyUsable(t, copyID, view, want, writeNow)
-	only, onlyUsable := f.answer(t, copyID, purpose, now, limit)
-	if len(onlyUsable.Excluded) != 0 {
-		t.Fatalf("case %d: the copy holds %d unusable signals; the test is broken", c, len(onlyUsable.Excluded))
-	}
-	if a, b := describe(full, fullUsable), describe(only, onlyUsable); a != b {
-		t.Fatalf("case %d (purpose %s, %d usable of %d signals): answers differ\nwith every signal:\n%s\nwith usable signals only:\n%s",
-			c, purpose, len(fullUsable.Signals), len(view.Signals), a, b)
+	// Both ways of ranking: ALS first (with the fallbacks), and
+	// co-occurrence alone.
+	for _, models := range []engine.Models{f.models, {Cooc: f.models.Cooc}} {
+		full, fullUsable := f.answer(t, models, id, purpose, now, limit)
+		if got := signalIDs(fullUsable.Signals); got != signalIDs(want) {
+			t.Fatalf("case %d (purpose %s): usable signals\n got %s\nwant %s", c, purpose, got, signalIDs(want))
+		}
+		only, onlyUsable := f.answer(t, models, copyID, purpose, now, limit)
+		if len(onlyUsable.Excluded) != 0 {
+			t.Fatalf("case %d: the copy holds %d unusable signals; the test is broken", c, len(onlyUsable.Excluded))
+		}
+		if a, b := describe(full, fullUsable), describe(only, onlyUsable); a != b {
+			t.Fatalf("case %d (purpose %s, models %s, %d usable of %d signals): answers differ\nwith every signal:\n%s\nwith usable signals only:\n%s",
+				c, purpose, models.Version(), len(fullUsable.Signals), len(view.Signals), a, b)
+		}
 	}
 }
 
-func (f *fixture) answer(t *testing.T, id string, purpose consent.Purpose, now time.Time, limit int) (engine.Result, features.Usable) {
+func (f *fixture) answer(t *testing.T, models engine.Models, id string, purpose consent.Purpose, now time.Time, limit int) (engine.Result, features.Usable) {
 	t.Helper()
 	view, err := f.store.Load(context.Background(), f.pseudonyms.Pseudonym(id))
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := f.store.UsableFor(view, purpose, now)
-	res := f.model.Recommend(u.Signals, view.Catalog, engine.Request{
+	res := models.Recommend(u.Signals, view.Catalog, engine.Request{
 		Purpose: purpose, Limit: limit, Now: now,
 		ExcludePromotional: surfaceOf[purpose],
 		AllowSensitive:     view.Consent.SensitiveGranted(purpose),
 	}, &f.weights)
+	if f.placed == nil {
+		f.placed = map[engine.Source]int{}
+	}
+	for _, it := range res.Items {
+		f.placed[it.Source]++
+	}
 	return res, u
 }
 

@@ -24,16 +24,19 @@ const (
 	// SourceCatalog: newest in the catalogue, when the model has too little
 	// to offer; no personal data.
 	SourceCatalog
+	// SourceALS: ranked from the customer's usable signals, folded into the
+	// ALS item model. The score is the exact sum of the contributions.
+	SourceALS
 )
 
-var sourceNames = map[Source]string{SourceCooccurrence: "cooccurrence", SourcePopularity: "popularity", SourceCatalog: "catalog"}
+var sourceNames = map[Source]string{SourceCooccurrence: "cooccurrence", SourcePopularity: "popularity", SourceCatalog: "catalog", SourceALS: "als"}
 
 // String returns the source's API name.
 func (s Source) String() string { return sourceNames[s] }
 
 // Personal reports whether items from this source were ranked from the
 // customer's own data.
-func (s Source) Personal() bool { return s == SourceCooccurrence }
+func (s Source) Personal() bool { return s == SourceCooccurrence || s == SourceALS }
 
 // Request is what to rank for.
 type Request struct {
@@ -61,7 +64,7 @@ type Scored struct {
 	ItemID string
 	Score  float64
 	Source Source
-	// Contributions, for SourceCooccurrence, sum to Score; largest
+	// Contributions, for personal sources, sum to Score; largest
 	// magnitude first.
 	Contributions []Contribution
 }
@@ -82,64 +85,10 @@ func (r *Result) Personalized() bool {
 	return false
 }
 
-// Recommend ranks items for one customer from their usable signals only.
-// Co-occurrence candidates come first; popularity, then the newest catalogue
-// items, fill the rest. Items the customer bought (according to usable
-// signals: an unusable purchase must not change the answer), items missing
-// from the catalogue, and items the rules exclude are skipped.
+// Recommend ranks items with the co-occurrence model alone (see
+// Models.Recommend).
 func (m *Model) Recommend(usable []features.Signal, catalog *features.CatalogSnapshot, req Request, w *Weights) Result {
-	res := Result{ModelVersion: m.Version}
-	if req.Limit <= 0 {
-		return res
-	}
-	bought := map[string]bool{}
-	for i := range usable {
-		if usable[i].Type == consent.Purchase {
-			bought[usable[i].ItemID] = true
-		}
-	}
-	chosen := map[string]bool{}
-	eligible := func(id string, personal bool) bool {
-		if bought[id] || chosen[id] {
-			return false
-		}
-		it := catalog.Item(id)
-		switch {
-		case it == nil:
-			return false
-		case req.ExcludePromotional && it.Promotional:
-			return false
-		case it.Sensitive && !(personal && req.AllowSensitive):
-			return false
-		}
-		return true
-	}
-
-	res.Items = m.scoreCooccurrence(usable, req, w, eligible)
-	for i := range res.Items {
-		chosen[res.Items[i].ItemID] = true
-	}
-	for _, i := range m.popular {
-		if len(res.Items) >= req.Limit {
-			break
-		}
-		if id := m.items[i]; eligible(id, false) {
-			chosen[id] = true
-			res.Items = append(res.Items, Scored{ItemID: id, Score: m.popularity[i], Source: SourcePopularity})
-		}
-	}
-	if len(res.Items) < req.Limit {
-		for _, it := range catalog.Newest() {
-			if len(res.Items) >= req.Limit {
-				break
-			}
-			if eligible(it.ID, false) {
-				chosen[it.ID] = true
-				res.Items = append(res.Items, Scored{ItemID: it.ID, Source: SourceCatalog})
-			}
-		}
-	}
-	return res
+	return Models{Cooc: m}.Recommend(usable, catalog, req, w)
 }
 
 // scoreCooccurrence scores every neighbour of the usable signals' items and

@@ -50,7 +50,8 @@ type AnswerItem struct {
 	Score    float64
 	Source   engine.Source
 	// Contributions index Answer.Signals; largest magnitude first; they
-	// sum to Score for SourceCooccurrence and are empty otherwise.
+	// sum to Score for personal sources (co-occurrence, ALS) and are empty
+	// otherwise.
 	Contributions []Contribution
 }
 

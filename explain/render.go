@@ -37,7 +37,7 @@ func (a *Answer) Render() *candorv1.Recommendation {
 	for i := range a.Items {
 		it := &a.Items[i]
 		out := &candorv1.RecommendedItem{ItemId: it.ItemID, Title: it.Title, Score: it.Score, Model: it.Source.String()}
-		if it.Source == engine.SourceCooccurrence {
+		if it.Source.Personal() {
 			out.Explanation, out.Contributions = r.personal(it)
 		} else {
 			out.Explanation = r.nonPersonal(it)

@@ -32,6 +32,8 @@ type Config struct {
 	SignalRetention      *features.Retention `json:"-"`
 	ExplanationRetention time.Duration       `json:"explanation_retention"`
 	ModelRefresh         time.Duration       `json:"model_refresh"`
+	// ModelPoll is how often servers look for a new ALS model version.
+	ModelPoll time.Duration `json:"model_poll"`
 	Train                engine.TrainOptions `json:"train"`
 	RequestTimeout       time.Duration       `json:"request_timeout"`
 	ShutdownTimeout      time.Duration       `json:"shutdown_timeout"`
@@ -46,6 +48,7 @@ func DefaultConfig() Config {
 		SignalRetention:      features.DefaultRetention(),
 		ExplanationRetention: 30 * 24 * time.Hour,
 		ModelRefresh:         time.Minute,
+		ModelPoll:            2 * time.Second,
 		Train:                engine.DefaultTrainOptions(),
 		RequestTimeout:       10 * time.Second,
 		ShutdownTimeout:      15 * time.Second,
@@ -73,6 +76,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ModelRefresh < time.Second {
 		errs = append(errs, fmt.Errorf("model refresh must be at least 1s, got %s", c.ModelRefresh))
+	}
+	if c.ModelPoll < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("model poll must be at least 100ms, got %s", c.ModelPoll))
 	}
 	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("request and shutdown timeouts must be positive"))

@@ -61,7 +61,7 @@ func (s *recommendationService) GetRecommendations(ctx context.Context, req *can
 		return nil, s.status(ctx, "GetRecommendations", err)
 	}
 	usable := s.store.UsableFor(view, purpose, now)
-	result := s.models.Model().Recommend(usable.Signals, view.Catalog, engine.Request{
+	result := s.models.Models().Recommend(usable.Signals, view.Catalog, engine.Request{
 		Purpose:            purpose,
 		Limit:              limit,
 		Now:                now,

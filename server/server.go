@@ -39,6 +39,7 @@ type app struct {
 	explanations *explain.Store
 	models       *engine.Holder
 	trainer      *engine.Trainer
+	alsModels    *engine.ALSStore
 	now          func() time.Time
 }
 
@@ -106,6 +107,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 		policies:     policies,
 		explanations: explain.NewStore(rdb, keys, codec),
 		models:       models,
+		alsModels:    engine.NewALSStore(rdb, cfg.Namespace),
 		trainer: &engine.Trainer{
 			Source: store, Holder: models, Options: cfg.Train, Interval: cfg.ModelRefresh,
 			Logger: o.Logger, Now: o.Now,
@@ -154,6 +156,7 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	}()
 	background.Go(func() { s.trainer.Run(bgCtx) })
 	background.Go(func() { s.sweep(bgCtx) })
+	background.Go(func() { s.alsModels.Follow(bgCtx, s.models, s.cfg.ModelPoll, s.log) })
 
 	// The gateway reaches the gRPC server through an in-process listener, so
 	// REST calls pass through the same interceptors as native gRPC calls.

@@ -30,6 +30,7 @@ type testServer struct {
 	grpcAddr string
 	httpURL  string
 	keys     map[string]string // role -> API key
+	env      map[string]string // the server's environment (secrets)
 	logs     *syncBuffer
 	conn     *grpc.ClientConn
 }
@@ -76,6 +77,7 @@ func startServer(tb testing.TB, extraArgs ...string) *testServer {
 		"CANDOR_PSEUDONYM_KEY": base64.StdEncoding.EncodeToString(secret),
 		"CANDOR_API_KEYS":      strings.Join(apiKeys, ","),
 	}
+	ts.env = env
 	args := append([]string{
 		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0",
 		"--redis-url=" + r.URL, "--namespace=" + r.Namespace,

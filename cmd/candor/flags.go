@@ -58,7 +58,8 @@ var serveFlags = []envFlag{
 	{"demo", "CANDOR_DEMO", "false", "seed a synthetic storefront into the embedded store and print a tour", true},
 	{"explanation-retention", "CANDOR_EXPLANATION_RETENTION", "720h", "how long answers and their explanations are kept", false},
 	{"retention", "CANDOR_RETENTION", "", "signal retention overrides, e.g. view=30d,search=7d", false},
-	{"model-refresh", "CANDOR_MODEL_REFRESH", "1m", "how often the item model is retrained from the store", false},
+	{"model-refresh", "CANDOR_MODEL_REFRESH", "1m", "how often the co-occurrence model is retrained and expired signals swept", false},
+	{"model-poll", "CANDOR_MODEL_POLL", "2s", "how often to look for a new ALS model written by candor train", false},
 	{"min-support", "CANDOR_MIN_SUPPORT", "3", "fewest distinct customers behind any statistic the model keeps (at least 2)", false},
 	{"log-format", "CANDOR_LOG_FORMAT", "text", "text or json", false},
 	{"log-level", "CANDOR_LOG_LEVEL", "info", "debug, info, warn or error", false},
@@ -68,37 +69,10 @@ var serveFlags = []envFlag{
 // to defaults. Secrets are read from files or the environment, never from
 // flags (flags show up in process listings).
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveOptions, error) {
-	fs := flag.NewFlagSet("candor serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	vals := map[string]*string{}
-	for _, f := range serveFlags {
-		def := f.def
-		if v := getenv(f.env); v != "" {
-			def = v
-		}
-		if f.isBool {
-			v := def
-			vals[f.name] = &v
-			fs.Var(boolText{&v}, f.name, f.help+" ($"+f.env+")")
-			continue
-		}
-		vals[f.name] = fs.String(f.name, def, f.help+" ($"+f.env+")")
+	get, err := parseEnvFlags("serve", serveFlags, args, getenv, stderr)
+	if err != nil {
+		return serveOptions{}, err
 	}
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: candor serve [flags]\n\nFlags (each also read from the environment variable shown):")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return serveOptions{}, errUsage
-		}
-		return serveOptions{}, errUsage
-	}
-	if fs.NArg() > 0 {
-		return serveOptions{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
-	}
-	get := func(name string) string { return strings.TrimSpace(*vals[name]) }
-
 	o := serveOptions{cfg: server.DefaultConfig(), logFormat: get("log-format"), logLevel: get("log-level")}
 	c := &o.cfg
 	c.GRPCAddr, c.HTTPAddr, c.Namespace = get("grpc-addr"), get("http-addr"), get("namespace")
@@ -121,6 +95,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	c.ExplanationRetention = durationFlag("explanation-retention")
 	c.ModelRefresh = durationFlag("model-refresh")
+	c.ModelPoll = durationFlag("model-poll")
 	if n, err := strconv.Atoi(get("min-support")); err != nil {
 		errs = append(errs, fmt.Errorf("--min-support: want a whole number, got %q", get("min-support")))
 	} else {
@@ -161,6 +136,39 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return o, err
 	}
 	return o, c.Validate()
+}
+
+// parseEnvFlags parses a subcommand's flags, each defaulting to its
+// environment variable, then to its built-in default; it returns a getter of
+// the trimmed values.
+func parseEnvFlags(cmd string, flags []envFlag, args []string, getenv func(string) string, stderr io.Writer) (func(string) string, error) {
+	fs := flag.NewFlagSet("candor "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, f := range flags {
+		def := f.def
+		if v := getenv(f.env); v != "" {
+			def = v
+		}
+		if f.isBool {
+			v := def
+			vals[f.name] = &v
+			fs.Var(boolText{&v}, f.name, f.help+" ($"+f.env+")")
+			continue
+		}
+		vals[f.name] = fs.String(f.name, def, f.help+" ($"+f.env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: candor %s [flags]\n\nFlags (each also read from the environment variable shown):\n", cmd)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
+	}
+	return func(name string) string { return strings.TrimSpace(*vals[name]) }, nil
 }
 
 // parseDuration accepts Go durations and whole days ("30d").
