@@ -33,10 +33,10 @@ type Config struct {
 	ExplanationRetention time.Duration       `json:"explanation_retention"`
 	ModelRefresh         time.Duration       `json:"model_refresh"`
 	// ModelPoll is how often servers look for a new ALS model version.
-	ModelPoll time.Duration `json:"model_poll"`
-	Train                engine.TrainOptions `json:"train"`
-	RequestTimeout       time.Duration       `json:"request_timeout"`
-	ShutdownTimeout      time.Duration       `json:"shutdown_timeout"`
+	ModelPoll       time.Duration       `json:"model_poll"`
+	Train           engine.TrainOptions `json:"train"`
+	RequestTimeout  time.Duration       `json:"request_timeout"`
+	ShutdownTimeout time.Duration       `json:"shutdown_timeout"`
 }
 
 // DefaultConfig returns the documented defaults.
