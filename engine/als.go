@@ -108,10 +108,12 @@ type ALSOptions struct {
 	CGSteps    int     // conjugate-gradient steps per row and sweep
 }
 
-// DefaultALSOptions are the values chosen on MovieLens 100K validation data
-// (see README, "Recommendation quality").
+// DefaultALSOptions is a setting the validation search of `candor eval`
+// chose on MovieLens 100K (two of five folds chose it; see README,
+// "Recommendation quality"), used by `candor train` unless flags say
+// otherwise.
 func DefaultALSOptions() ALSOptions {
-	return ALSOptions{Factors: 64, Iterations: 15, Lambda: 40, Alpha: 4, Seed: 1, CGSteps: 3}
+	return ALSOptions{Factors: 64, Iterations: 15, Lambda: 30, Alpha: 2, Seed: 1, CGSteps: 3}
 }
 
 // Validate checks the options' ranges.
@@ -311,11 +313,15 @@ func (w *FoldIn) Solve(items []int32, values []float64) error {
 	return nil
 }
 
-// solve overwrites v with A⁻¹v using the factor from Solve.
+// solve overwrites v with A⁻¹v using the factor from Solve (A = UᵀU: solve
+// Uᵀt = v, then Uz = t). Two level-2 triangular solves are much cheaper
+// than LAPACK's Potrs for a single right-hand side.
 func (w *FoldIn) solve(v []float64) {
 	k := w.f.k
-	lapack64.Potrs(blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: k, Stride: k, Data: w.a},
-		blas64.General{Rows: k, Cols: 1, Stride: 1, Data: v})
+	u := blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: k, Stride: k, Data: w.a}
+	x := blas64.Vector{N: k, Inc: 1, Data: v}
+	blas64.Trsv(blas.Trans, u, x)
+	blas64.Trsv(blas.NoTrans, u, x)
 }
 
 // Scores sets out[i] to the customer's score for every item i: Y·x.
@@ -323,6 +329,13 @@ func (w *FoldIn) Scores(out []float64) {
 	f := w.f
 	blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: f.n, Cols: f.k, Stride: f.k, Data: f.items},
 		blas64.Vector{N: f.k, Inc: 1, Data: w.x}, 0, blas64.Vector{N: f.n, Inc: 1, Data: out})
+}
+
+// ScoreItems sets out[i] for the given items only.
+func (w *FoldIn) ScoreItems(items []int32, out []float64) {
+	for _, i := range items {
+		out[i] = floats.Dot(w.f.Item(int(i)), w.x)
+	}
 }
 
 // Contributions sets out[n] to the share of item j's score due to the n-th

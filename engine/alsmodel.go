@@ -42,7 +42,10 @@ type ALSModel struct {
 	factors *Factors
 	items   []string
 	index   map[string]int32
-	scratch sync.Pool // *alsScratch
+	// candidates narrows scoring for large catalogues; nil below
+	// CandidateThreshold items, where every item is scored.
+	candidates *candidateIndex
+	scratch    sync.Pool // *alsScratch
 }
 
 // NewALSModel wraps trained factors for serving; items names the factor rows.
@@ -56,6 +59,9 @@ func NewALSModel(info ALSInfo, items []string, f *Factors) (*ALSModel, error) {
 			return nil, fmt.Errorf("engine: item %q appears twice in the model", id)
 		}
 		m.index[id] = int32(i)
+	}
+	if f.NumItems() >= CandidateThreshold {
+		m.candidates = buildCandidateIndex(f, info.Options.Seed)
 	}
 	m.scratch.New = func() any { return newALSScratch(f) }
 	return m, nil
@@ -78,6 +84,7 @@ type alsScratch struct {
 	packedI []int32   // folded items with r > 0
 	packedR []float64 // their weights
 	remap   []int32   // folded position -> packed position, or -1
+	cands   candidateScratch
 }
 
 func newALSScratch(f *Factors) *alsScratch {
@@ -137,7 +144,13 @@ func (m *ALSModel) score(usable []features.Signal, req Request, w *Weights, elig
 	if err := sc.fold.Solve(sc.packedI, sc.packedR); err != nil {
 		return nil // cannot happen with Lambda > 0; the fallbacks answer
 	}
-	sc.fold.Scores(sc.scores)
+	var candidates []int32 // nil: every item
+	if m.candidates != nil {
+		candidates = m.candidates.candidates(sc.fold.x, CandidateBudget, &sc.cands)
+		sc.fold.ScoreItems(candidates, sc.scores)
+	} else {
+		sc.fold.Scores(sc.scores)
+	}
 
 	better := func(a, b int32) bool {
 		if sc.scores[a] != sc.scores[b] {
@@ -146,7 +159,15 @@ func (m *ALSModel) score(usable []features.Signal, req Request, w *Weights, elig
 		return m.items[a] < m.items[b]
 	}
 	top := sc.top[:0]
-	for j := range sc.scores {
+	n := len(sc.scores)
+	if candidates != nil {
+		n = len(candidates)
+	}
+	for c := 0; c < n; c++ {
+		j := c
+		if candidates != nil {
+			j = int(candidates[c])
+		}
 		jj := int32(j)
 		if sc.slot[j] != 0 || !(sc.scores[j] > 0) {
 			continue // interacted with already, or not recommended
@@ -202,6 +223,20 @@ func (m *ALSModel) score(usable []features.Signal, req Request, w *Weights, elig
 		return cmp.Compare(a.ItemID, b.ItemID)
 	})
 	return out
+}
+
+// ExactTop returns the ids of the n best items for the usable signals with
+// every item scored (no candidate generation and no business rules), for
+// measuring what candidate generation misses.
+func (m *ALSModel) ExactTop(usable []features.Signal, req Request, w *Weights, n int) []string {
+	exact := &ALSModel{Info: m.Info, factors: m.factors, items: m.items, index: m.index}
+	exact.scratch.New = func() any { return newALSScratch(m.factors) }
+	req.Limit = n
+	var ids []string
+	for _, it := range exact.score(usable, req, w, func(string, bool) bool { return true }) {
+		ids = append(ids, it.ItemID)
+	}
+	return ids
 }
 
 // ALSTrainOptions tune TrainALS.

@@ -1,6 +1,8 @@
 // Command candor is the privacy-first personalization engine.
 //
 //	candor serve [flags]   run the API (gRPC and REST); --demo for a tour
+//	candor train [flags]   train the ALS item model from the store
+//	candor eval [flags]    measure recommendation quality offline
 //	candor version
 //
 // main only wires the process: it turns signals into context cancellation,
@@ -35,6 +37,8 @@ const usage = `candor: a privacy-first personalization engine
 
 Usage:
   candor serve [flags]    serve the API over gRPC and REST (candor serve --help)
+  candor train [flags]    train the ALS item model from the store (candor train --help)
+  candor eval [flags]     measure recommendation quality offline (candor eval --help)
   candor version          print the version
 
 Quick start (embedded store, demo data, no set-up):
@@ -58,6 +62,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, opts, stdout, stderr, nil)
+	case "train":
+		opts, err := parseTrainFlags(args[1:], getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return train(ctx, opts, stdout, stderr)
+	case "eval":
+		opts, err := parseEvalFlags(args[1:], stderr)
+		if err != nil {
+			return err
+		}
+		return runEval(ctx, opts, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "candor", version)
 		return nil

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/engine"
+	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/server"
+)
+
+// trainOptions is the parsed command line of `candor train`.
+type trainOptions struct {
+	redisURL  server.RedisURL
+	cluster   bool
+	namespace string
+	secret    features.Secret
+	retention *features.Retention
+	train     engine.ALSTrainOptions
+	keep      int
+	logFormat string
+	logLevel  string
+}
+
+var trainFlags = []envFlag{
+	{"redis-url", "CANDOR_REDIS_URL", "", "the store the servers use (required: training reads every customer's signals there)", false},
+	{"redis-cluster", "CANDOR_REDIS_CLUSTER", "false", "treat a single --redis-url as a cluster seed", true},
+	{"namespace", "CANDOR_NAMESPACE", "candor", "prefix of every Redis key", false},
+	{"pseudonym-key-file", "CANDOR_PSEUDONYM_KEY_FILE", "", "the servers' master secret (CANDOR_PSEUDONYM_KEY may hold it instead)", false},
+	{"retention", "CANDOR_RETENTION", "", "signal retention overrides, as for serve", false},
+	{"min-support", "CANDOR_MIN_SUPPORT", "3", "fewest distinct customers an item needs to be in the model (at least 2)", false},
+	{"factors", "CANDOR_ALS_FACTORS", strconv.Itoa(engine.DefaultALSOptions().Factors), "ALS factors (k)", false},
+	{"iterations", "CANDOR_ALS_ITERATIONS", strconv.Itoa(engine.DefaultALSOptions().Iterations), "ALS sweeps", false},
+	{"lambda", "CANDOR_ALS_LAMBDA", strconv.FormatFloat(engine.DefaultALSOptions().Lambda, 'g', -1, 64), "ALS regularisation", false},
+	{"alpha", "CANDOR_ALS_ALPHA", strconv.FormatFloat(engine.DefaultALSOptions().Alpha, 'g', -1, 64), "ALS confidence per unit of signal weight", false},
+	{"cg-steps", "CANDOR_ALS_CG_STEPS", strconv.Itoa(engine.DefaultALSOptions().CGSteps), "conjugate-gradient steps per row and sweep", false},
+	{"seed", "CANDOR_ALS_SEED", strconv.FormatUint(engine.DefaultALSOptions().Seed, 10), "random seed of the initial factors", false},
+	{"keep", "CANDOR_ALS_KEEP", "3", "model versions to keep in the store", false},
+	{"log-format", "CANDOR_LOG_FORMAT", "text", "text or json", false},
+	{"log-level", "CANDOR_LOG_LEVEL", "info", "debug, info, warn or error", false},
+}
+
+func parseTrainFlags(args []string, getenv func(string) string, stderr io.Writer) (trainOptions, error) {
+	get, err := parseEnvFlags("train", trainFlags, args, getenv, stderr)
+	if err != nil {
+		return trainOptions{}, err
+	}
+	o := trainOptions{
+		redisURL: server.RedisURL(get("redis-url")), namespace: get("namespace"),
+		retention: features.DefaultRetention(), logFormat: get("log-format"), logLevel: get("log-level"),
+	}
+	o.train.ALS = engine.DefaultALSOptions()
+	o.train.Weights = engine.DefaultWeights()
+	var errs []error
+	atoi := func(name string) int {
+		n, err := strconv.Atoi(get(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: want a whole number, got %q", name, get(name)))
+		}
+		return n
+	}
+	float := func(name string) float64 {
+		f, err := strconv.ParseFloat(get(name), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s: want a number, got %q", name, get(name)))
+		}
+		return f
+	}
+	o.cluster, err = strconv.ParseBool(get("redis-cluster"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--redis-cluster: want true or false, got %q", get("redis-cluster")))
+	}
+	o.train.MinSupport = atoi("min-support")
+	o.train.ALS.Factors, o.train.ALS.Iterations, o.train.ALS.CGSteps = atoi("factors"), atoi("iterations"), atoi("cg-steps")
+	o.train.ALS.Lambda, o.train.ALS.Alpha = float("lambda"), float("alpha")
+	seed, err := strconv.ParseUint(get("seed"), 10, 64)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--seed: want a whole number, got %q", get("seed")))
+	}
+	o.train.ALS.Seed = seed
+	o.keep = atoi("keep")
+	if err := parseRetention(get("retention"), o.retention); err != nil {
+		errs = append(errs, fmt.Errorf("--retention: %w", err))
+	}
+	if o.secret, err = readSecret(get("pseudonym-key-file"), getenv("CANDOR_PSEUDONYM_KEY")); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case o.redisURL == "":
+		errs = append(errs, errors.New("--redis-url is required: training reads the servers' store (the embedded store lives inside one server)"))
+	case o.secret.IsZero():
+		errs = append(errs, errors.New("no pseudonym key: give the servers' key with --pseudonym-key-file or CANDOR_PSEUDONYM_KEY"))
+	}
+	if o.train.MinSupport < 2 {
+		errs = append(errs, fmt.Errorf("--min-support must be at least 2, got %d", o.train.MinSupport))
+	}
+	if o.keep < 1 {
+		errs = append(errs, fmt.Errorf("--keep must be at least 1, got %d", o.keep))
+	}
+	if err := features.ValidateNamespace(o.namespace); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.train.ALS.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return o, errors.Join(errs...)
+}
+
+// train reads the signals consented for model training from the store,
+// trains an ALS model, writes it as the new current version and prints its
+// description as JSON.
+func train(ctx context.Context, o trainOptions, stdout, stderr io.Writer) error {
+	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	st, err := server.OpenStore(ctx, o.redisURL, o.cluster)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := features.NewKeyspace(o.namespace)
+	if err != nil {
+		return err
+	}
+	store := features.NewStore(st.Client, features.StoreOptions{
+		Keyspace:  keys,
+		Codec:     features.NewCodec(o.secret),
+		Retention: o.retention,
+		Policies:  consent.NewPolicyStore(st.Client, o.namespace),
+		Catalog:   features.NewCatalog(st.Client, keys),
+	})
+	log.Info("training", "store", o.redisURL.String(), "namespace", o.namespace, "options", fmt.Sprintf("%+v", o.train.ALS))
+	m, err := engine.TrainALS(ctx, store, time.Now(), o.train)
+	if err != nil {
+		return err
+	}
+	if err := engine.NewALSStore(st.Client, o.namespace).Save(ctx, m, o.keep); err != nil {
+		return err
+	}
+	log.Info("model written", "version", m.Info.Version, "customers", m.Info.Customers, "items", m.Info.Items, "signals", m.Info.Signals, "duration", m.Info.Duration)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(m.Info)
+}
