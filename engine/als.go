@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/lapack/lapack64"
@@ -99,21 +100,21 @@ func (m *Interactions) transpose() *Interactions {
 
 // ALSOptions are implicit ALS's hyperparameters.
 type ALSOptions struct {
-	Factors    int     // k, the dimension of the factors
-	Iterations int     // alternating sweeps over users and items
-	Lambda     float64 // L2 regularisation
-	Alpha      float64 // confidence per unit of signal weight
-	Seed       uint64  // initial item factors; training is deterministic for a seed
-	Workers    int     // goroutines per sweep; 0 means GOMAXPROCS
-	CGSteps    int     // conjugate-gradient steps per row and sweep
+	Factors    int     `json:"factors"`    // k, the dimension of the factors
+	Iterations int     `json:"iterations"` // alternating sweeps over users and items
+	Lambda     float64 `json:"lambda"`     // L2 regularisation
+	Alpha      float64 `json:"alpha"`      // confidence per unit of signal weight
+	Seed       uint64  `json:"seed"`       // initial item factors; training is deterministic for a seed
+	Workers    int     `json:"-"`          // goroutines per sweep; 0 means GOMAXPROCS (no effect on the result)
+	CGSteps    int     `json:"cg_steps"`   // conjugate-gradient steps per row and sweep
 }
 
-// DefaultALSOptions is a setting the validation search of `candor eval`
-// chose on MovieLens 100K (two of five folds chose it; see README,
-// "Recommendation quality"), used by `candor train` unless flags say
-// otherwise.
+// DefaultALSOptions is the setting the validation search of `candor eval`
+// chose most often on MovieLens 100K (over the folds and consent rates of
+// README's "Recommendation quality"), used by `candor train` unless flags
+// say otherwise.
 func DefaultALSOptions() ALSOptions {
-	return ALSOptions{Factors: 64, Iterations: 15, Lambda: 30, Alpha: 2, Seed: 1, CGSteps: 3}
+	return ALSOptions{Factors: 64, Iterations: 15, Lambda: 20, Alpha: 1, Seed: 1, CGSteps: 3}
 }
 
 // Validate checks the options' ranges.
@@ -140,6 +141,10 @@ func (o ALSOptions) Validate() error {
 type Factors struct {
 	k, n  int
 	items []float64 // n×k, row-major: item i is items[i*k:(i+1)*k]
+	// items32 is a float32 copy of items for ranking every item at serving
+	// time: scoring a large catalogue is bound by memory bandwidth, and half
+	// the bytes is nearly half the time. Nil until UseFloat32Scoring.
+	items32 []float32
 	// gram is YᵀY + Lambda·I, upper triangle, k×k row-major.
 	gram   []float64
 	alpha  float64
@@ -273,6 +278,7 @@ type FoldIn struct {
 	f     *Factors
 	a     []float64 // k×k: A, then its Cholesky factor U (A = UᵀU)
 	x     []float64 // the customer's vector
+	x32   []float32 // x, for ScoresFloat32
 	z     []float64 // A⁻¹ y_j, for contributions
 	items []int32
 	conf  []float64 // c_i per folded item
@@ -280,7 +286,7 @@ type FoldIn struct {
 
 // NewFoldIn returns a workspace for f.
 func (f *Factors) NewFoldIn() *FoldIn {
-	return &FoldIn{f: f, a: make([]float64, f.k*f.k), x: make([]float64, f.k), z: make([]float64, f.k)}
+	return &FoldIn{f: f, a: make([]float64, f.k*f.k), x: make([]float64, f.k), x32: make([]float32, f.k), z: make([]float64, f.k)}
 }
 
 // ErrNotPositiveDefinite is returned when a fold-in's system cannot be
@@ -322,6 +328,26 @@ func (w *FoldIn) solve(v []float64) {
 	x := blas64.Vector{N: k, Inc: 1, Data: v}
 	blas64.Trsv(blas.Trans, u, x)
 	blas64.Trsv(blas.NoTrans, u, x)
+}
+
+// UseFloat32Scoring makes ScoresFloat32 available (it keeps a float32 copy
+// of the factors).
+func (f *Factors) UseFloat32Scoring() {
+	f.items32 = make([]float32, len(f.items))
+	for i, v := range f.items {
+		f.items32[i] = float32(v)
+	}
+}
+
+// ScoresFloat32 sets out[i] to the customer's score for every item i, in
+// float32 (for ranking; see Factors.items32). Call UseFloat32Scoring first.
+func (w *FoldIn) ScoresFloat32(out []float32) {
+	f := w.f
+	for d, v := range w.x {
+		w.x32[d] = float32(v)
+	}
+	blas32.Gemv(blas.NoTrans, 1, blas32.General{Rows: f.n, Cols: f.k, Stride: f.k, Data: f.items32},
+		blas32.Vector{N: f.k, Inc: 1, Data: w.x32}, 0, blas32.Vector{N: f.n, Inc: 1, Data: out})
 }
 
 // Scores sets out[i] to the customer's score for every item i: Y·x.

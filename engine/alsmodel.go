@@ -62,6 +62,8 @@ func NewALSModel(info ALSInfo, items []string, f *Factors) (*ALSModel, error) {
 	}
 	if f.NumItems() >= CandidateThreshold {
 		m.candidates = buildCandidateIndex(f, info.Options.Seed)
+	} else {
+		f.UseFloat32Scoring()
 	}
 	m.scratch.New = func() any { return newALSScratch(f) }
 	return m, nil
@@ -72,23 +74,28 @@ func (m *ALSModel) NumItems() int { return len(m.items) }
 
 // alsScratch is one request's memory, reused through the model's pool.
 type alsScratch struct {
-	fold    *FoldIn
-	scores  []float64 // per model item
-	slot    []int32   // per model item: 0, or 1 + its position among folded
-	folded  []int32   // items folded in, in order of first signal
-	weight  []float64 // per folded item: total signal weight r
-	sigPos  []int32   // per usable signal: its folded position, or -1
-	sigW    []float64 // per usable signal: its weight
-	parts   []float64 // per folded item: contribution to one result
-	top     []int32
-	packedI []int32   // folded items with r > 0
-	packedR []float64 // their weights
-	remap   []int32   // folded position -> packed position, or -1
-	cands   candidateScratch
+	fold     *FoldIn
+	scores   []float64 // per model item
+	scores32 []float32 // per model item, when every item is scored
+	slot     []int32   // per model item: 0, or 1 + its position among folded
+	folded   []int32   // items folded in, in order of first signal
+	weight   []float64 // per folded item: total signal weight r
+	sigPos   []int32   // per usable signal: its folded position, or -1
+	sigW     []float64 // per usable signal: its weight
+	parts    []float64 // per folded item: contribution to one result
+	top      []int32
+	packedI  []int32   // folded items with r > 0
+	packedR  []float64 // their weights
+	remap    []int32   // folded position -> packed position, or -1
+	cands    candidateScratch
 }
 
 func newALSScratch(f *Factors) *alsScratch {
-	return &alsScratch{fold: f.NewFoldIn(), scores: make([]float64, f.NumItems()), slot: make([]int32, f.NumItems())}
+	sc := &alsScratch{fold: f.NewFoldIn(), scores: make([]float64, f.NumItems()), slot: make([]int32, f.NumItems())}
+	if f.items32 != nil {
+		sc.scores32 = make([]float32, f.NumItems())
+	}
+	return sc
 }
 
 // score folds the customer's usable signals into the model and returns the
@@ -145,10 +152,18 @@ func (m *ALSModel) score(usable []features.Signal, req Request, w *Weights, elig
 		return nil // cannot happen with Lambda > 0; the fallbacks answer
 	}
 	var candidates []int32 // nil: every item
-	if m.candidates != nil {
+	switch {
+	case m.candidates != nil:
 		candidates = m.candidates.candidates(sc.fold.x, CandidateBudget, &sc.cands)
 		sc.fold.ScoreItems(candidates, sc.scores)
-	} else {
+	case sc.scores32 != nil:
+		// Ranking in float32 reads half the bytes; the scores reported
+		// are the exact sums of the contributions, computed below.
+		sc.fold.ScoresFloat32(sc.scores32)
+		for i, v := range sc.scores32 {
+			sc.scores[i] = float64(v)
+		}
+	default:
 		sc.fold.Scores(sc.scores)
 	}
 
@@ -198,7 +213,7 @@ func (m *ALSModel) score(usable []features.Signal, req Request, w *Weights, elig
 	out := make([]Scored, len(top))
 	for slot, j := range top {
 		sc.fold.Contributions(int(j), parts)
-		it := Scored{ItemID: m.items[j], Source: SourceALS}
+		it := Scored{ItemID: m.items[j], Source: SourceALS, Contributions: make([]Contribution, 0, len(usable))}
 		for s, pos := range sc.sigPos {
 			if pos < 0 {
 				continue
@@ -251,7 +266,10 @@ type ALSTrainOptions struct {
 // TrainALS trains an ALS model from the signals usable for model training
 // now. Customers are rows in pseudonym order, items are columns in id order,
 // so the model does not depend on the order data was stored in, and a
-// customer who revoked model_training is simply not a row.
+// customer who revoked model_training is simply not a row. Training is
+// deterministic for a given store, options and now (signal weights decay
+// with age, so a later run on the same signals gives slightly other
+// factors).
 func TrainALS(ctx context.Context, source TrainingSource, now time.Time, o ALSTrainOptions) (*ALSModel, error) {
 	if err := o.ALS.Validate(); err != nil {
 		return nil, err
