@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
 )
 
@@ -133,6 +134,18 @@ func (s *Server) SeedDemo(ctx context.Context) (*Demo, error) {
 	if err := s.TrainNow(ctx); err != nil {
 		return nil, err
 	}
+	// Train the ALS model as `candor train` would, so the tour shows the
+	// main model at work.
+	als, err := engine.TrainALS(ctx, s.store, now, engine.ALSTrainOptions{
+		ALS: engine.DefaultALSOptions(), Weights: s.cfg.Train.Weights, MinSupport: s.cfg.Train.MinSupport,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.alsModels.Save(ctx, als, 3); err != nil {
+		return nil, err
+	}
+	s.models.SwapALS(als)
 	return d, nil
 }
 
