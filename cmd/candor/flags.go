@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/server"
 )
@@ -58,6 +60,8 @@ var serveFlags = []envFlag{
 	{"demo", "CANDOR_DEMO", "false", "seed a synthetic storefront into the embedded store and print a tour", true},
 	{"explanation-retention", "CANDOR_EXPLANATION_RETENTION", "720h", "how long answers and their explanations are kept", false},
 	{"retention", "CANDOR_RETENTION", "", "signal retention overrides, e.g. view=30d,search=7d", false},
+	{"signal-weights", "CANDOR_SIGNAL_WEIGHTS", "", "signal weight overrides, e.g. view=1,purchase=5 (give train the same)", false},
+	{"weight-half-life", "CANDOR_WEIGHT_HALF_LIFE", "720h", "a signal's weight halves every this much age; 0 disables decay (give train the same)", false},
 	{"model-refresh", "CANDOR_MODEL_REFRESH", "1m", "how often the co-occurrence model is retrained and expired signals swept", false},
 	{"model-poll", "CANDOR_MODEL_POLL", "2s", "how often to look for a new ALS model written by candor train", false},
 	{"min-support", "CANDOR_MIN_SUPPORT", "3", "fewest distinct customers behind any statistic the model keeps (at least 2)", false},
@@ -103,6 +107,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if err := parseRetention(get("retention"), c.SignalRetention); err != nil {
 		errs = append(errs, fmt.Errorf("--retention: %w", err))
+	}
+	if err := parseWeights(get("signal-weights"), get("weight-half-life"), &c.Train.Weights); err != nil {
+		errs = append(errs, err)
 	}
 
 	secret, err := readSecret(get("pseudonym-key-file"), getenv("CANDOR_PSEUDONYM_KEY"))
@@ -209,6 +216,36 @@ func parseRetention(s string, r *features.Retention) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// parseWeights applies "type=weight,..." overrides and the half-life to w.
+func parseWeights(overrides, halfLife string, w *engine.Weights) error {
+	if overrides != "" {
+		for _, part := range strings.Split(overrides, ",") {
+			name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok {
+				return fmt.Errorf("--signal-weights: want type=weight, got %q", part)
+			}
+			t, err := consent.ParseSignalType("signal-weights", strings.TrimSpace(name))
+			if err != nil {
+				return err
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1000 {
+				return fmt.Errorf("--signal-weights: %s: want a number from 0 to 1000, got %q", name, val)
+			}
+			w.PerType[t] = v
+		}
+	}
+	d, err := parseDuration(halfLife)
+	if halfLife == "0" {
+		d, err = 0, nil
+	}
+	if err != nil || d < 0 {
+		return fmt.Errorf("--weight-half-life: want a duration such as 720h or 30d, or 0, got %q", halfLife)
+	}
+	w.HalfLife = d
 	return nil
 }
 

@@ -36,6 +36,9 @@ func TestServeFlags(t *testing.T) {
 		{"bad duration", []string{"--demo", "--model-refresh=soon"}, nil, "--model-refresh"},
 		{"min support below the privacy minimum", []string{"--demo", "--min-support=1"}, nil, "min support must be at least 2"},
 		{"stray argument", []string{"--demo", "extra"}, nil, "unexpected argument"},
+		{"unknown weighted type", []string{"--demo", "--signal-weights=clicks=2"}, nil, `unknown signal type "clicks"`},
+		{"negative weight", []string{"--demo", "--signal-weights=view=-1"}, nil, "want a number from 0 to 1000"},
+		{"bad half-life", []string{"--demo", "--weight-half-life=soon"}, nil, "--weight-half-life"},
 	}
 	for _, c := range cases {
 		_, err := parseServeFlags(c.args, envOf(c.env), io.Discard)
@@ -50,7 +53,7 @@ func TestServeFlags(t *testing.T) {
 
 func TestServeFlagsValues(t *testing.T) {
 	t.Parallel()
-	o, err := parseServeFlags([]string{"--demo", "--retention=view=30d,search=12h", "--explanation-retention=7d", "--namespace=shop1"},
+	o, err := parseServeFlags([]string{"--demo", "--retention=view=30d,search=12h", "--explanation-retention=7d", "--namespace=shop1", "--signal-weights=purchase=6", "--weight-half-life=0"},
 		envOf(map[string]string{"CANDOR_MODEL_REFRESH": "5s", "CANDOR_NAMESPACE": "ignored-by-flag"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +67,9 @@ func TestServeFlagsValues(t *testing.T) {
 	}
 	if c.ExplanationRetention != 7*24*time.Hour || c.ModelRefresh != 5*time.Second || c.Namespace != "shop1" {
 		t.Errorf("explanation retention %s, model refresh %s, namespace %s", c.ExplanationRetention, c.ModelRefresh, c.Namespace)
+	}
+	if c.Train.Weights.PerType[consent.Purchase] != 6 || c.Train.Weights.PerType[consent.View] != 1 || c.Train.Weights.HalfLife != 0 {
+		t.Errorf("weights: %+v", c.Train.Weights)
 	}
 	if !o.generatedSecret || !o.demoKeys || len(c.APIKeys) != 5 {
 		t.Errorf("demo defaults: generated secret %t, demo keys %t, %d keys", o.generatedSecret, o.demoKeys, len(c.APIKeys))

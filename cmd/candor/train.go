@@ -35,6 +35,8 @@ var trainFlags = []envFlag{
 	{"pseudonym-key-file", "CANDOR_PSEUDONYM_KEY_FILE", "", "the servers' master secret (CANDOR_PSEUDONYM_KEY may hold it instead)", false},
 	{"retention", "CANDOR_RETENTION", "", "signal retention overrides, as for serve", false},
 	{"min-support", "CANDOR_MIN_SUPPORT", "3", "fewest distinct customers an item needs to be in the model (at least 2)", false},
+	{"signal-weights", "CANDOR_SIGNAL_WEIGHTS", "", "signal weight overrides, as for serve", false},
+	{"weight-half-life", "CANDOR_WEIGHT_HALF_LIFE", "720h", "weight half-life, as for serve", false},
 	{"factors", "CANDOR_ALS_FACTORS", strconv.Itoa(engine.DefaultALSOptions().Factors), "ALS factors (k)", false},
 	{"iterations", "CANDOR_ALS_ITERATIONS", strconv.Itoa(engine.DefaultALSOptions().Iterations), "ALS sweeps", false},
 	{"lambda", "CANDOR_ALS_LAMBDA", strconv.FormatFloat(engine.DefaultALSOptions().Lambda, 'g', -1, 64), "ALS regularisation", false},
@@ -87,6 +89,9 @@ func parseTrainFlags(args []string, getenv func(string) string, stderr io.Writer
 	o.keep = atoi("keep")
 	if err := parseRetention(get("retention"), o.retention); err != nil {
 		errs = append(errs, fmt.Errorf("--retention: %w", err))
+	}
+	if err := parseWeights(get("signal-weights"), get("weight-half-life"), &o.train.Weights); err != nil {
+		errs = append(errs, err)
 	}
 	if o.secret, err = readSecret(get("pseudonym-key-file"), getenv("CANDOR_PSEUDONYM_KEY")); err != nil {
 		errs = append(errs, err)
