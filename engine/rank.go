@@ -32,7 +32,8 @@ func (ms Models) Version() string {
 // popularity and the newest catalogue items fill the rest (cold start, no
 // consent, no model yet). Items the customer bought (according to usable
 // signals: an unusable purchase must not change the answer), items missing
-// from the catalogue, and items the rules exclude are skipped.
+// from the catalogue, items or categories the customer is not interested in,
+// and items the rules exclude are skipped.
 func (ms Models) Recommend(usable []features.Signal, catalog *features.CatalogSnapshot, req Request, w *Weights) Result {
 	res := Result{ModelVersion: ms.Version()}
 	if req.Limit <= 0 {
@@ -103,6 +104,16 @@ func (r *rules) eligible(id string, personal bool) bool {
 		return false
 	case it.Sensitive && !(personal && r.req.AllowSensitive):
 		return false
+	}
+	if c := r.req.Controls; c != nil {
+		if c.NotInterestedItem(id) {
+			return false
+		}
+		for _, cat := range it.Categories {
+			if c.NotInterestedCategory(cat) {
+				return false
+			}
+		}
 	}
 	return true
 }

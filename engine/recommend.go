@@ -50,6 +50,9 @@ type Request struct {
 	// sensitive data for this purpose. Sensitive items are never filled in
 	// from popularity or the catalogue.
 	AllowSensitive bool
+	// Controls are the customer's controls: items and categories they are
+	// not interested in are never placed. Nil means none.
+	Controls *features.Controls
 }
 
 // Contribution is one signal's exact share of a score.

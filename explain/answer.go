@@ -30,6 +30,12 @@ type Answer struct {
 	Signals []CitedSignal
 	Items   []AnswerItem
 	NotUsed []NotUsedCount
+	// Suppressed are the signals left out because the customer asked us
+	// not to use them; each gets its own note.
+	Suppressed []CitedSignal
+	// NotInterestedItems and NotInterestedCategories count the customer's
+	// "not interested" controls, which kept items out of the answer.
+	NotInterestedItems, NotInterestedCategories int
 }
 
 // CitedSignal is a usable signal that moved at least one item.
@@ -114,23 +120,32 @@ func Build(in Input) *Answer {
 		for k, c := range scored.Contributions {
 			idx, ok := cited[c.Signal]
 			if !ok {
-				sig := &in.Usable.Signals[c.Signal]
 				idx = len(a.Signals)
 				cited[c.Signal] = idx
-				title := sig.ItemID
-				if item := in.View.Catalog.Item(sig.ItemID); item != nil {
-					title = item.Title
-				}
-				a.Signals = append(a.Signals, CitedSignal{
-					ID: sig.ID, Type: sig.Type, ItemID: sig.ItemID, ItemTitle: title, OccurredAt: sig.OccurredAt, Value: sig.Value,
-				})
+				a.Signals = append(a.Signals, citedSignal(in.View.Catalog, &in.Usable.Signals[c.Signal]))
 			}
 			it.Contributions[k] = Contribution{Signal: idx, Value: c.Value}
 		}
 		a.Items[i] = it
 	}
 	a.NotUsed = notUsedCounts(in)
+	for _, ex := range in.Usable.Excluded {
+		if ex.Reason == features.ReasonSuppressed {
+			a.Suppressed = append(a.Suppressed, citedSignal(in.View.Catalog, ex.Signal))
+		}
+	}
+	slices.SortFunc(a.Suppressed, func(x, y CitedSignal) int { return x.OccurredAt.Compare(y.OccurredAt) })
+	a.NotInterestedItems = in.View.Controls.Count(features.ControlItem)
+	a.NotInterestedCategories = in.View.Controls.Count(features.ControlCategory)
 	return a
+}
+
+func citedSignal(c *features.CatalogSnapshot, sig *features.Signal) CitedSignal {
+	title := sig.ItemID
+	if item := c.Item(sig.ItemID); item != nil {
+		title = item.Title
+	}
+	return CitedSignal{ID: sig.ID, Type: sig.Type, ItemID: sig.ItemID, ItemTitle: title, OccurredAt: sig.OccurredAt, Value: sig.Value}
 }
 
 // notUsedCounts counts what was left out, per signal type and reason, in
@@ -142,6 +157,9 @@ func notUsedCounts(in Input) []NotUsedCount {
 	}
 	var counts []NotUsedCount
 	for _, ex := range in.Usable.Excluded {
+		if ex.Reason == features.ReasonSuppressed {
+			continue // a note per signal instead (Answer.Suppressed)
+		}
 		i := slices.IndexFunc(counts, func(c NotUsedCount) bool { return c.Type == ex.Signal.Type && c.Reason == ex.Reason })
 		if i < 0 {
 			counts = append(counts, NotUsedCount{Type: ex.Signal.Type, Reason: ex.Reason, Retention: retention.For(ex.Signal.Type)})

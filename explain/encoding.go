@@ -15,7 +15,9 @@ import (
 // items with fifty contributions each), sealed by the codec. The first byte
 // is the format version; decoding rejects anything it does not understand.
 
-const answerFormat = 1
+// Format 2 added the suppressed signals and the not-interested counts;
+// format 1 records decode with none.
+const answerFormat = 2
 
 var errCorrupt = errors.New("corrupt answer")
 
@@ -37,12 +39,7 @@ func encodeAnswer(p features.Pseudonym, a *Answer) []byte {
 	w.string(a.Consent.NoticeVersion)
 	w.uvarint(uint64(len(a.Signals)))
 	for _, s := range a.Signals {
-		w.string(s.ID)
-		w.byte(byte(s.Type))
-		w.string(s.ItemID)
-		w.string(s.ItemTitle)
-		w.time(s.OccurredAt)
-		w.float(s.Value)
+		w.signal(s)
 	}
 	w.uvarint(uint64(len(a.Items)))
 	for _, it := range a.Items {
@@ -64,12 +61,19 @@ func encodeAnswer(p features.Pseudonym, a *Answer) []byte {
 		w.uvarint(uint64(n.Count))
 		w.uvarint(uint64(n.Retention / time.Millisecond))
 	}
+	w.uvarint(uint64(len(a.Suppressed)))
+	for _, s := range a.Suppressed {
+		w.signal(s)
+	}
+	w.uvarint(uint64(a.NotInterestedItems))
+	w.uvarint(uint64(a.NotInterestedCategories))
 	return w.b
 }
 
 func decodeAnswer(b []byte) (features.Pseudonym, *Answer, error) {
 	r := reader{b: b}
-	if r.byte() != answerFormat {
+	format := r.byte()
+	if format != 1 && format != answerFormat {
 		return "", nil, errCorrupt
 	}
 	p := features.Pseudonym(r.string())
@@ -95,7 +99,7 @@ func decodeAnswer(b []byte) (features.Pseudonym, *Answer, error) {
 	n := r.count()
 	a.Signals = make([]CitedSignal, 0, n)
 	for i := 0; i < n && r.err == nil; i++ {
-		s := CitedSignal{ID: r.string(), Type: consent.SignalType(r.byte()), ItemID: r.string(), ItemTitle: r.string(), OccurredAt: r.time(), Value: r.float()}
+		s := r.signal()
 		if !s.Type.Valid() {
 			return "", nil, errCorrupt
 		}
@@ -127,6 +131,17 @@ func decodeAnswer(b []byte) (features.Pseudonym, *Answer, error) {
 		}
 		a.NotUsed = append(a.NotUsed, nu)
 	}
+	if format >= 2 {
+		n = r.count()
+		for i := 0; i < n && r.err == nil; i++ {
+			s := r.signal()
+			if !s.Type.Valid() {
+				return "", nil, errCorrupt
+			}
+			a.Suppressed = append(a.Suppressed, s)
+		}
+		a.NotInterestedItems, a.NotInterestedCategories = int(r.uvarint()), int(r.uvarint())
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return "", nil, errCorrupt
 	}
@@ -146,6 +161,15 @@ func (w *writer) bool(v bool) {
 	} else {
 		w.byte(0)
 	}
+}
+
+func (w *writer) signal(s CitedSignal) {
+	w.string(s.ID)
+	w.byte(byte(s.Type))
+	w.string(s.ItemID)
+	w.string(s.ItemTitle)
+	w.time(s.OccurredAt)
+	w.float(s.Value)
 }
 
 // reader decodes what writer wrote; the first failure sticks in err and every
@@ -217,6 +241,10 @@ func (r *reader) time() time.Time {
 	}
 	r.b = r.b[n:]
 	return time.UnixMilli(v).UTC()
+}
+
+func (r *reader) signal() CitedSignal {
+	return CitedSignal{ID: r.string(), Type: consent.SignalType(r.byte()), ItemID: r.string(), ItemTitle: r.string(), OccurredAt: r.time(), Value: r.float()}
 }
 
 func (r *reader) string() string {

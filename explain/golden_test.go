@@ -258,3 +258,66 @@ func TestGoldenNotUsed(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenControls: an answer on the support surface shaped by the
+// customer's controls: a signal they asked us not to use (a note naming it),
+// items and a category marked not interested (a note counting them), and
+// the compact form of each explanation for the chat bubble; then the same
+// answer with every reason spelled out.
+func TestGoldenControls(t *testing.T) {
+	t.Parallel()
+	cat := shopCatalog(t)
+	suppressed := signal("sig_search_mugs", consent.Search, "mugs", day(2, 3))
+	usable := features.Usable{
+		Purpose: consent.Support,
+		Signals: []features.Signal{
+			signal("sig_purchase_kettle", consent.Purchase, "kettle", day(1, 10)),
+			signal("sig_ticket_grinder", consent.SupportTicket, "grinder", day(2, 20)),
+			signal("sig_purchase_beans", consent.Purchase, "beans", day(2, 22)),
+			signal("sig_rating_scale", consent.Rating, "scale", day(2, 24)),
+		},
+		Excluded: []features.Exclusion{{Signal: &suppressed, Reason: features.ReasonSuppressed}},
+	}
+	usable.Signals[3].Value = 5
+	view := &features.CustomerView{
+		Consent: decided(consent.Support, consent.StatusGiven, false),
+		Catalog: cat,
+		Controls: features.NewControls([]features.Control{
+			{Kind: features.ControlSignal, Target: "sig_search_mugs", SetAt: day(2, 26)},
+			{Kind: features.ControlItem, Target: "teapot", SetAt: day(2, 26)},
+			{Kind: features.ControlItem, Target: "scale", SetAt: day(2, 27)},
+			{Kind: features.ControlCategory, Target: "Books", SetAt: day(2, 27)},
+		}),
+	}
+	res := engine.Result{ModelVersion: goldenModel, Items: []engine.Scored{
+		{ItemID: "grinder", Score: 1, Source: engine.SourceALS, Contributions: []engine.Contribution{
+			{Signal: 1, Value: 0.5}, {Signal: 0, Value: 0.25}, {Signal: 2, Value: 0.125}, {Signal: 3, Value: 0.125},
+		}},
+		{ItemID: "beans", Score: 0.5, Source: engine.SourcePopularity},
+	}}
+	a := explain.Build(input(view, consent.Support, "support", &usable, &res))
+	rec := a.Render()
+	checkGolden(t, "controls", rec)
+
+	notes := rec.GetNotUsed()
+	if len(notes) != 2 || notes[0].GetReason() != "suppressed" || notes[0].GetSignalId() != "sig_search_mugs" ||
+		notes[0].GetText() != "You asked us not to use your search that found Set of Four Mugs on 3 February 2026." {
+		t.Errorf("suppressed note: %v", notes)
+	}
+	if len(notes) == 2 && notes[1].GetText() != "You marked 2 items and 1 category as not interested, so we leave them out." {
+		t.Errorf("not-interested note: %q", notes[1].GetText())
+	}
+	if got := rec.GetItems()[0].GetExplanation().GetCompact(); got != "Because you contacted us about Hand Coffee Grinder (20 Feb)." {
+		t.Errorf("compact personal: %q", got)
+	}
+	if got := rec.GetItems()[1].GetExplanation().GetCompact(); got != "Popular with other customers in Coffee; not based on your personal data." {
+		t.Errorf("compact popular: %q", got)
+	}
+	if n := len(rec.GetItems()[0].GetExplanation().GetReasons()); n != explain.MaxReasons {
+		t.Errorf("%d reasons by default, want %d", n, explain.MaxReasons)
+	}
+	all := a.RenderAllReasons().GetItems()[0].GetExplanation()
+	if len(all.GetReasons()) != 4 || all.GetMoreReasons() != 0 {
+		t.Errorf("with all reasons: %d reasons, %d more; want 4, 0", len(all.GetReasons()), all.GetMoreReasons())
+	}
+}

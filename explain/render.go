@@ -1,9 +1,13 @@
 package explain
 
 import (
+	"math"
+	"time"
+
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/candorhq/candor/engine"
+	"github.com/candorhq/candor/features"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -19,8 +23,14 @@ const (
 )
 
 // Render turns an answer's facts into the API's Recommendation message, with
-// every explanation in words.
-func (a *Answer) Render() *candorv1.Recommendation {
+// every explanation in words: the first MaxReasons signal reasons of each
+// item.
+func (a *Answer) Render() *candorv1.Recommendation { return a.render(MaxReasons) }
+
+// RenderAllReasons is Render with every signal reason spelled out.
+func (a *Answer) RenderAllReasons() *candorv1.Recommendation { return a.render(math.MaxInt) }
+
+func (a *Answer) render(maxReasons int) *candorv1.Recommendation {
 	rec := &candorv1.Recommendation{
 		RecommendationId: a.ID,
 		Personalized:     a.Personalized(),
@@ -32,7 +42,7 @@ func (a *Answer) Render() *candorv1.Recommendation {
 		ExpiresAt:        timestamppb.New(a.ExpiresAt),
 		Items:            make([]*candorv1.RecommendedItem, len(a.Items)),
 	}
-	r := renderer{a: a, notUsed: a.renderNotUsed(), sentences: make([]string, len(a.Signals))}
+	r := renderer{a: a, notUsed: a.renderNotUsed(), sentences: make([]string, len(a.Signals)), maxReasons: maxReasons}
 	rec.NotUsed = r.notUsed
 	for i := range a.Items {
 		it := &a.Items[i]
@@ -43,6 +53,9 @@ func (a *Answer) Render() *candorv1.Recommendation {
 			out.Explanation = r.nonPersonal(it)
 		}
 		out.Explanation.NotUsed = r.notUsed
+		if a.Surface == "support" {
+			out.Explanation.Compact = r.compact(it)
+		}
 		rec.Items[i] = out
 	}
 	return rec
@@ -59,8 +72,9 @@ func (a *Answer) Personalized() bool {
 }
 
 type renderer struct {
-	a       *Answer
-	notUsed []*candorv1.NotUsedNote
+	a          *Answer
+	notUsed    []*candorv1.NotUsedNote
+	maxReasons int
 	// sentences caches each cited signal's item-independent sentence.
 	sentences []string
 }
@@ -75,8 +89,8 @@ func (r *renderer) personal(it *AnswerItem) (*candorv1.Explanation, []*candorv1.
 	}
 	ex := &candorv1.Explanation{Personalized: true}
 	for k, c := range it.Contributions {
-		if k == MaxReasons {
-			ex.MoreReasons = int32(len(it.Contributions) - MaxReasons)
+		if k == r.maxReasons {
+			ex.MoreReasons = int32(len(it.Contributions) - r.maxReasons)
 			break
 		}
 		ex.Reasons = append(ex.Reasons, r.signalReason(c, it.Score))
@@ -136,16 +150,47 @@ func (r *renderer) nonPersonal(it *AnswerItem) *candorv1.Explanation {
 	}
 }
 
+// compact is the one-bubble form of an item's explanation (support chat).
+func (r *renderer) compact(it *AnswerItem) string {
+	for _, c := range it.Contributions {
+		if c.Value > 0 {
+			sig := &r.a.Signals[c.Signal]
+			return compactSentence(true, false, sig.Type, sig.ItemTitle, sig.Value, sig.OccurredAt, "")
+		}
+	}
+	return compactSentence(false, it.Source == engine.SourceCatalog, 0, "", 0, time.Time{}, it.Category)
+}
+
+// renderNotUsed lists what was left out: first the signals the customer
+// asked us not to use, then counts per type and reason, then the
+// not-interested controls.
 func (a *Answer) renderNotUsed() []*candorv1.NotUsedNote {
-	notes := make([]*candorv1.NotUsedNote, len(a.NotUsed))
-	for i, n := range a.NotUsed {
-		notes[i] = &candorv1.NotUsedNote{
+	notes := make([]*candorv1.NotUsedNote, 0, len(a.Suppressed)+len(a.NotUsed)+1)
+	for _, s := range a.Suppressed {
+		notes = append(notes, &candorv1.NotUsedNote{
+			SignalType:   s.Type.String(),
+			DataCategory: s.Type.Info().DataCategory,
+			Reason:       features.ReasonSuppressed.String(),
+			Count:        1,
+			Text:         suppressedSentence(s.Type, s.ItemTitle, s.OccurredAt),
+			SignalId:     s.ID,
+		})
+	}
+	for _, n := range a.NotUsed {
+		notes = append(notes, &candorv1.NotUsedNote{
 			SignalType:   n.Type.String(),
 			DataCategory: n.Type.Info().DataCategory,
 			Reason:       n.Reason.String(),
 			Count:        int32(n.Count),
 			Text:         notUsedSentence(n.Type, n.Reason, n.Count, a.Purpose, n.Retention, a.Consent.Status),
-		}
+		})
+	}
+	if a.NotInterestedItems+a.NotInterestedCategories > 0 {
+		notes = append(notes, &candorv1.NotUsedNote{
+			Reason: "not_interested",
+			Count:  int32(a.NotInterestedItems + a.NotInterestedCategories),
+			Text:   notInterestedSentence(a.NotInterestedItems, a.NotInterestedCategories),
+		})
 	}
 	return notes
 }

@@ -3,6 +3,7 @@ package explain
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/candorhq/candor/consent"
@@ -32,6 +33,17 @@ var purposeWords = [consent.NumPurposes]string{
 	consent.ModelTraining:   "training our recommendation model",
 }
 
+// phrases name one signal as its owner reads it: %s the item title, %s the
+// date. Used for "you asked us not to use …" and control labels.
+var phrases = [consent.NumSignalTypes]string{
+	consent.View:          "your view of %s on %s",
+	consent.AddToCart:     "adding %s to your cart on %s",
+	consent.Purchase:      "your purchase of %s on %s",
+	consent.Search:        "your search that found %s on %s",
+	consent.Rating:        "your rating of %s on %s",
+	consent.SupportTicket: "your support request about %s on %s",
+}
+
 // nouns name one and several signals of each type, for "not used" notes.
 var nouns = [consent.NumSignalTypes][2]string{
 	consent.View:          {"view", "views"},
@@ -56,6 +68,13 @@ const (
 	categoryFormat   = " in %s"
 
 	notUsedFormat = "%d %s %s not used: %s." // count, noun, was/were, why
+
+	suppressedFormat    = "You asked us not to use %s." // phrase
+	notInterestedFormat = "You marked %s as not interested, so we leave them out."
+
+	compactSignalFormat      = "Because you %s (%s)." // action, short date
+	compactPopularFormat = "Popular with other customers%s; not based on your personal data."
+	compactCatalogFormat = "New in our catalogue%s; not based on your personal data."
 )
 
 // Why a non-personalised item carries no personal data, by the status of the
@@ -144,6 +163,42 @@ func nonPersonalSentence(catalogFill bool, category string, p consent.Purpose, s
 		return fmt.Sprintf(catalogFormat, cat, why)
 	}
 	return fmt.Sprintf(popularityFormat, cat, why)
+}
+
+// SignalPhrase names a signal as its owner reads it, e.g. "your view of
+// Trail Runner 2 on 20 November 2026".
+func SignalPhrase(t consent.SignalType, title string, at time.Time) string {
+	return fmt.Sprintf(phrases[t], title, date(at))
+}
+
+func suppressedSentence(t consent.SignalType, title string, at time.Time) string {
+	return fmt.Sprintf(suppressedFormat, SignalPhrase(t, title, at))
+}
+
+func notInterestedSentence(items, categories int) string {
+	var parts []string
+	if items > 0 {
+		parts = append(parts, strconv.Itoa(items)+pick(items, " item", " items"))
+	}
+	if categories > 0 {
+		parts = append(parts, strconv.Itoa(categories)+pick(categories, " category", " categories"))
+	}
+	return fmt.Sprintf(notInterestedFormat, strings.Join(parts, " and "))
+}
+
+// compactSentence is the one-bubble form of an item's explanation.
+func compactSentence(personal, catalogFill bool, t consent.SignalType, title string, value float64, at time.Time, category string) string {
+	if personal {
+		return fmt.Sprintf(compactSignalFormat, action(t, title, value), at.UTC().Format("2 Jan"))
+	}
+	cat := ""
+	if category != "" {
+		cat = fmt.Sprintf(categoryFormat, category)
+	}
+	if catalogFill {
+		return fmt.Sprintf(compactCatalogFormat, cat)
+	}
+	return fmt.Sprintf(compactPopularFormat, cat)
 }
 
 func notUsedSentence(t consent.SignalType, r features.Reason, n int, p consent.Purpose, retention time.Duration, st consent.Status) string {

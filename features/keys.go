@@ -28,6 +28,10 @@ type CustomerKeys struct {
 	Ledger string
 	// Signals: hash, signal id -> sealed signal.
 	Signals string
+	// Controls: hash, blinded kind and target -> sealed control.
+	Controls string
+	// ControlLog: list of sealed control changes, oldest first.
+	ControlLog string
 	// Recommendations: sorted set, recommendation id -> expiry (unix ms,
 	// rounded up to a day), the index of the customer's stored explanations
 	// (held under global keys).
@@ -57,13 +61,15 @@ func (k Keyspace) Customer(p Pseudonym) CustomerKeys {
 		Consent:         tag + "consent",
 		Ledger:          tag + "ledger",
 		Signals:         tag + "signals",
+		Controls:        tag + "controls",
+		ControlLog:      tag + "controls_log",
 		Recommendations: tag + "recs",
 	}
 }
 
 // All lists every key of the customer.
 func (c CustomerKeys) All() []string {
-	return []string{c.Consent, c.Ledger, c.Signals, c.Recommendations}
+	return []string{c.Consent, c.Ledger, c.Signals, c.Controls, c.ControlLog, c.Recommendations}
 }
 
 // customerSignalsPattern matches every customer's signals key (for SCAN).

@@ -113,7 +113,8 @@ func (p *Pseudonymizer) Pseudonym(customerID string) Pseudonym {
 // field it is stored under, so a value moved to another customer's key does
 // not open.
 type Codec struct {
-	aead cipher.AEAD
+	aead  cipher.AEAD
+	blind []byte // HMAC key for Blind
 }
 
 // NewCodec derives the encryption key from the secret.
@@ -126,7 +127,19 @@ func NewCodec(s Secret) *Codec {
 	if err != nil {
 		panic("features: gcm: " + err.Error())
 	}
-	return &Codec{aead: aead}
+	return &Codec{aead: aead, blind: s.derive("field")}
+}
+
+// Blind returns an opaque, stable name for a value that must be found again
+// by its content without being stored in the clear (a hash field naming an
+// item the customer is not interested in, say): a keyed HMAC of the parts.
+func (c *Codec) Blind(parts ...string) string {
+	h := hmac.New(sha256.New, c.blind)
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return idEncoding.EncodeToString(h.Sum(nil)[:20])
 }
 
 const codecVersion = 1

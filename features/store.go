@@ -308,30 +308,13 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 // Ledger returns up to limit ledger entries starting at offset (oldest
 // first), and the total number of entries.
 func (s *Store) Ledger(ctx context.Context, p Pseudonym, offset, limit int64) ([]consent.LedgerEntry, int64, error) {
-	if offset < 0 || limit < 0 {
-		return nil, 0, invalidf("ledger", "offset and limit must not be negative")
-	}
 	keys := s.keys.Customer(p)
-	if limit == 0 {
-		// LRANGE offset offset-1 would mean "to the end" for offset 0.
-		n, err := s.rdb.LLen(ctx, keys.Ledger).Result()
-		if err != nil {
-			return nil, 0, fmt.Errorf("features.Ledger: %w", err)
-		}
-		return []consent.LedgerEntry{}, n, nil
-	}
-	var rangeCmd *redis.StringSliceCmd
-	var lenCmd *redis.IntCmd
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		rangeCmd = pipe.LRange(ctx, keys.Ledger, offset, offset+limit-1)
-		lenCmd = pipe.LLen(ctx, keys.Ledger)
-		return nil
-	})
+	raw, total, err := s.listRange(ctx, keys.Ledger, offset, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("features.Ledger: %w", err)
 	}
-	entries := make([]consent.LedgerEntry, 0, len(rangeCmd.Val()))
-	for _, sealed := range rangeCmd.Val() {
+	entries := make([]consent.LedgerEntry, 0, len(raw))
+	for _, sealed := range raw {
 		plain, err := s.codec.Open([]byte(sealed), keys.Ledger, "")
 		if err != nil {
 			return nil, 0, fmt.Errorf("features.Ledger: %w", err)
@@ -342,7 +325,7 @@ func (s *Store) Ledger(ctx context.Context, p Pseudonym, offset, limit int64) ([
 		}
 		entries = append(entries, e)
 	}
-	return entries, lenCmd.Val(), nil
+	return entries, total, nil
 }
 
 // decodeSignals opens and decodes every stored signal of a customer.

@@ -17,10 +17,11 @@ import (
 // one instant in one pipelined round trip: consent state, every stored signal,
 // and the policy and catalogue versions current when the request arrived.
 type CustomerView struct {
-	Consent consent.State
-	Signals []Signal // every stored signal, usable or not
-	Policy  *consent.Policy
-	Catalog *CatalogSnapshot
+	Consent  consent.State
+	Controls Controls
+	Signals  []Signal // every stored signal, usable or not
+	Policy   *consent.Policy
+	Catalog  *CatalogSnapshot
 }
 
 // Load reads the customer's view. Nothing is cached across requests except
@@ -29,18 +30,19 @@ type CustomerView struct {
 // obeyed by the very next request.
 func (s *Store) Load(ctx context.Context, p Pseudonym) (*CustomerView, error) {
 	keys := s.keys.Customer(p)
-	var consentCmd, signalsCmd *redis.MapStringStringCmd
+	var consentCmd, signalsCmd, controlsCmd *redis.MapStringStringCmd
 	var policyCmd, catalogCmd *redis.StringCmd
 	// The pipeline's own error is the first failed command's; GETs of absent
 	// version keys fail with redis.Nil, so each command is checked instead.
 	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		consentCmd = pipe.HGetAll(ctx, keys.Consent)
 		signalsCmd = pipe.HGetAll(ctx, keys.Signals)
+		controlsCmd = pipe.HGetAll(ctx, keys.Controls)
 		policyCmd = pipe.Get(ctx, s.policies.VersionKey())
 		catalogCmd = pipe.Get(ctx, s.catalog.VersionKey())
 		return nil
 	})
-	for _, cmd := range []redis.Cmder{consentCmd, signalsCmd} {
+	for _, cmd := range []redis.Cmder{consentCmd, signalsCmd, controlsCmd} {
 		if err := cmd.Err(); err != nil {
 			return nil, fmt.Errorf("features.Load: %w", err)
 		}
@@ -51,6 +53,9 @@ func (s *Store) Load(ctx context.Context, p Pseudonym) (*CustomerView, error) {
 		return nil, err
 	}
 	if view.Signals, err = s.decodeSignals(keys.Signals, signalsCmd.Val()); err != nil {
+		return nil, err
+	}
+	if view.Controls, err = s.decodeControls(keys.Controls, controlsCmd.Val()); err != nil {
 		return nil, err
 	}
 	policyVersion, err := redisx.Counter(policyCmd, 1)
@@ -73,13 +78,17 @@ func (s *Store) Load(ctx context.Context, p Pseudonym) (*CustomerView, error) {
 // Reason says why a signal was not used for a purpose.
 type Reason uint8
 
-// Reasons, in the order they are checked: the first that applies is given.
+// Reasons a signal is left out. They are checked in the order of excluded:
+// expired, suppressed, no consent, not collected for the purpose, not
+// allowed by policy, sensitive; the first that applies is given. (Their
+// values are stored in recorded answers: only ever append.)
 const (
 	ReasonExpired Reason = iota + 1
 	ReasonNoConsent
 	ReasonNotCollectedForPurpose
 	ReasonNotAllowedByPolicy
 	ReasonSensitiveNeedsExplicitConsent
+	ReasonSuppressed // the customer asked not to use this signal
 )
 
 var reasonNames = map[Reason]string{
@@ -88,6 +97,7 @@ var reasonNames = map[Reason]string{
 	ReasonNoConsent:                     "no_consent",
 	ReasonNotAllowedByPolicy:            "not_allowed_by_policy",
 	ReasonSensitiveNeedsExplicitConsent: "sensitive_needs_explicit_consent",
+	ReasonSuppressed:                    "suppressed",
 }
 
 // String returns the reason's API name, e.g. "no_consent".
@@ -141,6 +151,8 @@ func excluded(v *CustomerView, sig *Signal, purpose consent.Purpose, now time.Ti
 	switch {
 	case !retention.expiry(sig).After(now):
 		return ReasonExpired
+	case v.Controls.SuppressedSignal(sig.ID):
+		return ReasonSuppressed
 	case !v.Consent.Granted(purpose):
 		return ReasonNoConsent
 	case !sig.Purposes.Has(purpose):

@@ -67,6 +67,7 @@ func (s *recommendationService) GetRecommendations(ctx context.Context, req *can
 		Now:                now,
 		ExcludePromotional: surface == "support",
 		AllowSensitive:     view.Consent.SensitiveGranted(purpose),
+		Controls:           &view.Controls,
 	}, &s.cfg.Train.Weights)
 	rec := explain.Build(explain.Input{
 		ID:              explain.NewID(),

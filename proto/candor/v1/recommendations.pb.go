@@ -132,8 +132,10 @@ func (x *GetRecommendationsResponse) GetRecommendation() *Recommendation {
 type GetRecommendationRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	RecommendationId string                 `protobuf:"bytes,1,opt,name=recommendation_id,json=recommendationId,proto3" json:"recommendation_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Spell out every signal reason, not only the first three.
+	AllReasons    bool `protobuf:"varint,2,opt,name=all_reasons,json=allReasons,proto3" json:"all_reasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetRecommendationRequest) Reset() {
@@ -171,6 +173,13 @@ func (x *GetRecommendationRequest) GetRecommendationId() string {
 		return x.RecommendationId
 	}
 	return ""
+}
+
+func (x *GetRecommendationRequest) GetAllReasons() bool {
+	if x != nil {
+		return x.AllReasons
+	}
+	return false
 }
 
 type GetRecommendationResponse struct {
@@ -500,8 +509,11 @@ type Explanation struct {
 	// What was left out of this answer, per data category, and why.
 	NotUsed []*NotUsedNote `protobuf:"bytes,4,rep,name=not_used,json=notUsed,proto3" json:"not_used,omitempty"`
 	// How many further signals moved the item (each less than the reasons
-	// listed); their contributions are in RecommendedItem.contributions.
-	MoreReasons   int32 `protobuf:"varint,5,opt,name=more_reasons,json=moreReasons,proto3" json:"more_reasons,omitempty"`
+	// listed); their contributions are in RecommendedItem.contributions, and
+	// GetRecommendation with all_reasons spells them out.
+	MoreReasons int32 `protobuf:"varint,5,opt,name=more_reasons,json=moreReasons,proto3" json:"more_reasons,omitempty"`
+	// A short form that fits one chat bubble; set on the support surface.
+	Compact       string `protobuf:"bytes,6,opt,name=compact,proto3" json:"compact,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -569,6 +581,13 @@ func (x *Explanation) GetMoreReasons() int32 {
 		return x.MoreReasons
 	}
 	return 0
+}
+
+func (x *Explanation) GetCompact() string {
+	if x != nil {
+		return x.Compact
+	}
+	return ""
 }
 
 // Reason is one thing that moved an item.
@@ -712,18 +731,23 @@ func (x *Reason) GetConsentGivenAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// NotUsedNote counts the signals of one type left out of the answer for one
-// reason.
+// NotUsedNote says what was left out of the answer and why: the signals of
+// one type left out for one reason, one signal the customer asked not to
+// use, or the items and categories they marked not interested.
 type NotUsedNote struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	SignalType string                 `protobuf:"bytes,1,opt,name=signal_type,json=signalType,proto3" json:"signal_type,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty for "not_interested".
+	SignalType string `protobuf:"bytes,1,opt,name=signal_type,json=signalType,proto3" json:"signal_type,omitempty"`
 	// fideslang data category, e.g. "user.behavior.browsing_history".
 	DataCategory string `protobuf:"bytes,2,opt,name=data_category,json=dataCategory,proto3" json:"data_category,omitempty"`
-	// "not_collected_for_purpose", "no_consent", "not_allowed_by_policy",
-	// "sensitive_needs_explicit_consent" or "expired".
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Count         int32  `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
-	Text          string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	// "suppressed" (you asked us not to use it), "no_consent",
+	// "not_collected_for_purpose", "not_allowed_by_policy",
+	// "sensitive_needs_explicit_consent", "expired" or "not_interested".
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Count  int32  `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Text   string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	// For "suppressed": the signal.
+	SignalId      string `protobuf:"bytes,6,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -793,6 +817,13 @@ func (x *NotUsedNote) GetText() string {
 	return ""
 }
 
+func (x *NotUsedNote) GetSignalId() string {
+	if x != nil {
+		return x.SignalId
+	}
+	return ""
+}
+
 var File_candor_v1_recommendations_proto protoreflect.FileDescriptor
 
 const file_candor_v1_recommendations_proto_rawDesc = "" +
@@ -804,9 +835,11 @@ const file_candor_v1_recommendations_proto_rawDesc = "" +
 	"\asurface\x18\x02 \x01(\tR\asurface\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\"_\n" +
 	"\x1aGetRecommendationsResponse\x12A\n" +
-	"\x0erecommendation\x18\x01 \x01(\v2\x19.candor.v1.RecommendationR\x0erecommendation\"G\n" +
+	"\x0erecommendation\x18\x01 \x01(\v2\x19.candor.v1.RecommendationR\x0erecommendation\"h\n" +
 	"\x18GetRecommendationRequest\x12+\n" +
-	"\x11recommendation_id\x18\x01 \x01(\tR\x10recommendationId\"^\n" +
+	"\x11recommendation_id\x18\x01 \x01(\tR\x10recommendationId\x12\x1f\n" +
+	"\vall_reasons\x18\x02 \x01(\bR\n" +
+	"allReasons\"^\n" +
 	"\x19GetRecommendationResponse\x12A\n" +
 	"\x0erecommendation\x18\x01 \x01(\v2\x19.candor.v1.RecommendationR\x0erecommendation\"\xbc\x03\n" +
 	"\x0eRecommendation\x12+\n" +
@@ -832,13 +865,14 @@ const file_candor_v1_recommendations_proto_rawDesc = "" +
 	"\rcontributions\x18\x06 \x03(\v2\x1d.candor.v1.SignalContributionR\rcontributions\"U\n" +
 	"\x12SignalContribution\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12\"\n" +
-	"\fcontribution\x18\x02 \x01(\x01R\fcontribution\"\xd0\x01\n" +
+	"\fcontribution\x18\x02 \x01(\x01R\fcontribution\"\xea\x01\n" +
 	"\vExplanation\x12\"\n" +
 	"\fpersonalized\x18\x01 \x01(\bR\fpersonalized\x12\x1a\n" +
 	"\bheadline\x18\x02 \x01(\tR\bheadline\x12+\n" +
 	"\areasons\x18\x03 \x03(\v2\x11.candor.v1.ReasonR\areasons\x121\n" +
 	"\bnot_used\x18\x04 \x03(\v2\x16.candor.v1.NotUsedNoteR\anotUsed\x12!\n" +
-	"\fmore_reasons\x18\x05 \x01(\x05R\vmoreReasons\"\xb3\x03\n" +
+	"\fmore_reasons\x18\x05 \x01(\x05R\vmoreReasons\x12\x18\n" +
+	"\acompact\x18\x06 \x01(\tR\acompact\"\xb3\x03\n" +
 	"\x06Reason\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1b\n" +
@@ -855,14 +889,15 @@ const file_candor_v1_recommendations_proto_rawDesc = "" +
 	"\x05share\x18\n" +
 	" \x01(\x01R\x05share\x124\n" +
 	"\x16consent_notice_version\x18\v \x01(\tR\x14consentNoticeVersion\x12D\n" +
-	"\x10consent_given_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0econsentGivenAt\"\x95\x01\n" +
+	"\x10consent_given_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0econsentGivenAt\"\xb2\x01\n" +
 	"\vNotUsedNote\x12\x1f\n" +
 	"\vsignal_type\x18\x01 \x01(\tR\n" +
 	"signalType\x12#\n" +
 	"\rdata_category\x18\x02 \x01(\tR\fdataCategory\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\x05R\x05count\x12\x12\n" +
-	"\x04text\x18\x05 \x01(\tR\x04text2\xe2\x02\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x12\x1b\n" +
+	"\tsignal_id\x18\x06 \x01(\tR\bsignalId2\xe2\x02\n" +
 	"\x15RecommendationService\x12\xa6\x01\n" +
 	"\x12GetRecommendations\x12$.candor.v1.GetRecommendationsRequest\x1a%.candor.v1.GetRecommendationsResponse\"C\x82\xd3\xe4\x93\x02=b\x0erecommendation\x12+/v1/customers/{customer_id}/recommendations\x12\x9f\x01\n" +
 	"\x11GetRecommendation\x12#.candor.v1.GetRecommendationRequest\x1a$.candor.v1.GetRecommendationResponse\"?\x82\xd3\xe4\x93\x029b\x0erecommendation\x12'/v1/recommendations/{recommendation_id}B5Z3github.com/candorhq/candor/proto/candor/v1;candorv1b\x06proto3"

@@ -88,6 +88,8 @@ func local_request_RecommendationService_GetRecommendations_0(ctx context.Contex
 	return msg, metadata, err
 }
 
+var filter_RecommendationService_GetRecommendation_0 = &utilities.DoubleArray{Encoding: map[string]int{"recommendation_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_RecommendationService_GetRecommendation_0(ctx context.Context, marshaler runtime.Marshaler, client RecommendationServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetRecommendationRequest
@@ -101,6 +103,12 @@ func request_RecommendationService_GetRecommendation_0(ctx context.Context, mars
 	protoReq.RecommendationId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "recommendation_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_RecommendationService_GetRecommendation_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -122,6 +130,12 @@ func local_request_RecommendationService_GetRecommendation_0(ctx context.Context
 	protoReq.RecommendationId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "recommendation_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_RecommendationService_GetRecommendation_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.GetRecommendation(ctx, &protoReq)
 	return msg, metadata, err
