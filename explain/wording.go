@@ -72,7 +72,7 @@ const (
 	suppressedFormat    = "You asked us not to use %s." // phrase
 	notInterestedFormat = "You marked %s as not interested, so we leave them out."
 
-	compactSignalFormat      = "Because you %s (%s)." // action, short date
+	compactSignalFormat  = "Because you %s (%s)." // action, short date
 	compactPopularFormat = "Popular with other customers%s; not based on your personal data."
 	compactCatalogFormat = "New in our catalogue%s; not based on your personal data."
 )
