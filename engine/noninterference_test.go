@@ -20,9 +20,10 @@ import (
 // the answer for a customer whose store holds only the signals usable for P.
 //
 // Each case draws a policy, a customer's consent choices, a batch of signals
-// (types, items, purposes, times, ratings), later consent changes (grants,
-// revocations, revocations that delete data) and a request time that expires
-// some signals. The answer for that customer is compared with the answer for
+// (types, items, purposes, times, ratings), the customer's controls
+// (suppressed signals, items and categories not interested), later consent
+// changes (grants, revocations, revocations that delete data) and a request
+// time that expires some signals. The answer for that customer is compared with the answer for
 // a second customer holding only the first one's usable signals under the
 // same consent. The item models (ALS and co-occurrence) are trained once and
 // held fixed: what a training run may read is checked by
@@ -147,7 +148,9 @@ func newFixtureWithSecret(tb testing.TB, secret features.Secret) *fixture {
 		catalog:    features.NewCatalog(r.Client, ks),
 		pseudonyms: features.NewPseudonymizer(secret),
 		weights:    engine.DefaultWeights(),
-		now:        time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
+		// Far in the future, so that no key TTL (set from signal expiry
+		// times) fires during the test, whatever the wall clock says.
+		now: time.Date(2100, 1, 4, 12, 0, 0, 0, time.UTC),
 	}
 	f.store = features.NewStore(r.Client, features.StoreOptions{
 		Keyspace: ks, Codec: features.NewCodec(secret), Policies: f.policies, Catalog: f.catalog,
@@ -218,6 +221,31 @@ func (f *fixture) apply(tb testing.TB, id string, choices []consent.Choice, at t
 
 // copyUsable gives customer id (in f's store) exactly the consent state of
 // view and the given signals.
+// randomControls suppresses some of the tracked signals and marks some
+// items and categories not interested.
+func (f *fixture) randomControls(tb testing.TB, rng *rand.Rand, id string, tracked []features.TrackResult, now time.Time) {
+	tb.Helper()
+	ctx := context.Background()
+	p := f.pseudonyms.Pseudonym(id)
+	for _, r := range tracked {
+		if r.Stored && rng.IntN(6) == 0 {
+			if _, _, err := f.store.SetControl(ctx, p, features.ControlSignal, r.SignalID, "test", now); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	if rng.IntN(3) == 0 {
+		if _, _, err := f.store.SetControl(ctx, p, features.ControlItem, f.items[rng.IntN(len(f.items))], "test", now); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if rng.IntN(4) == 0 {
+		if _, _, err := f.store.SetControl(ctx, p, features.ControlCategory, fmt.Sprintf("cat-%d", rng.IntN(4)), "test", now); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 func (f *fixture) copyUsable(tb testing.TB, id string, view *features.CustomerView, signals []features.Signal, now time.Time) {
 	tb.Helper()
 	var choices []consent.Choice
@@ -227,6 +255,14 @@ func (f *fixture) copyUsable(tb testing.TB, id string, view *features.CustomerVi
 		}
 	}
 	f.apply(tb, id, choices, now.Add(-400*24*time.Hour))
+	for _, c := range view.Controls.List() {
+		if c.Kind == features.ControlSignal {
+			continue // suppressed signals are not usable, so not copied
+		}
+		if _, _, err := f.store.SetControl(context.Background(), f.pseudonyms.Pseudonym(id), c.Kind, c.Target, "test", now); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	if len(signals) == 0 {
 		return
 	}
@@ -264,9 +300,11 @@ func (f *fixture) checkCase(t *testing.T, rng *rand.Rand, c int) {
 
 	id, copyID := fmt.Sprintf("case-%d", c), fmt.Sprintf("case-%d-usable-only", c)
 	f.apply(t, id, randomChoices(rng), writeNow.Add(-400*24*time.Hour))
-	if _, err := f.store.Track(ctx, f.pseudonyms.Pseudonym(id), randomSignals(rng, f.items, writeNow, 1+rng.IntN(25)), writeNow); err != nil {
+	tracked, err := f.store.Track(ctx, f.pseudonyms.Pseudonym(id), randomSignals(rng, f.items, writeNow, 1+rng.IntN(25)), writeNow)
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.randomControls(t, rng, id, tracked, writeNow)
 	f.apply(t, id, randomLaterChoices(rng), writeNow.Add(-time.Hour))
 
 	purpose := consent.Purpose(rng.IntN(consent.NumPurposes))
@@ -310,6 +348,7 @@ func (f *fixture) answer(t *testing.T, models engine.Models, id string, purpose 
 		Purpose: purpose, Limit: limit, Now: now,
 		ExcludePromotional: surfaceOf[purpose],
 		AllowSensitive:     view.Consent.SensitiveGranted(purpose),
+		Controls:           &view.Controls,
 	}, &f.weights)
 	if f.placed == nil {
 		f.placed = map[engine.Source]int{}
@@ -334,16 +373,18 @@ func describe(r engine.Result, u features.Usable) string {
 	return s
 }
 
-// usableOracle restates invariant 2: usable = fresh ∧ consented now ∧
-// collected for the purpose ∧ allowed by the policy ∧ (sensitive item ⇒
-// explicit consent). Retention is the default one.
+// usableOracle restates invariant 2: usable = fresh ∧ not suppressed by the
+// customer ∧ consented now ∧ collected for the purpose ∧ allowed by the
+// policy ∧ (sensitive item ⇒ explicit consent). Retention is the default
+// one.
 func usableOracle(v *features.CustomerView, p consent.Purpose, now time.Time) []features.Signal {
 	var out []features.Signal
 	for _, s := range v.Signals {
 		fresh := now.Before(s.OccurredAt.Add(s.Type.Retention())) && now.Before(s.ExpiresAt)
 		item := v.Catalog.Item(s.ItemID)
 		sensitiveOK := item == nil || !item.Sensitive || v.Consent.SensitiveGranted(p)
-		if fresh && v.Consent.Granted(p) && s.Purposes.Has(p) && v.Policy.Allows(p, s.Type) && sensitiveOK {
+		suppressed := v.Controls.SuppressedSignal(s.ID)
+		if fresh && !suppressed && v.Consent.Granted(p) && s.Purposes.Has(p) && v.Policy.Allows(p, s.Type) && sensitiveOK {
 			out = append(out, s)
 		}
 	}

@@ -11,11 +11,21 @@ import "slices"
 // surface; the marketer sets the signal-set policy and never reads a
 // customer's data; the privacy officer audits (reads consent, ledgers, stored
 // explanations and policy) but changes nothing; the admin manages the
-// catalogue.
+// catalogue; a customer, with a customer token, reads and changes their own
+// consents, controls and explanations, and nobody else's (enforced by the
+// auth interceptor and, for stored recommendations, by their handler).
 var access = map[string][]Role{
-	"/candor.v1.ConsentService/GetConsents":        {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer},
-	"/candor.v1.ConsentService/UpdateConsents":     {RoleStorefront, RoleSupportAgent},
-	"/candor.v1.ConsentService/ListConsentHistory": {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer},
+	"/candor.v1.ConsentService/GetConsents":        {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
+	"/candor.v1.ConsentService/UpdateConsents":     {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.ConsentService/ListConsentHistory": {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
+
+	"/candor.v1.ControlService/ListControls":       {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
+	"/candor.v1.ControlService/SetControl":         {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.ControlService/RemoveControl":      {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.ControlService/ListControlHistory": {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
+
+	"/candor.v1.AccessService/CreateCustomerToken":   {RoleStorefront},
+	"/candor.v1.AccessService/GetRankingDescription": {RoleStorefront, RoleSupportAgent, RoleMarketer, RolePrivacyOfficer, RoleAdmin, RoleCustomer},
 
 	"/candor.v1.SignalService/TrackSignals": {RoleStorefront, RoleSupportAgent},
 
@@ -28,7 +38,7 @@ var access = map[string][]Role{
 	"/candor.v1.PolicyService/PutSignalSets": {RoleMarketer},
 
 	"/candor.v1.RecommendationService/GetRecommendations": {RoleStorefront, RoleSupportAgent},
-	"/candor.v1.RecommendationService/GetRecommendation":  {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer},
+	"/candor.v1.RecommendationService/GetRecommendation":  {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
 }
 
 // surfaceAccess narrows GetRecommendations: which surfaces each role may ask

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/candorhq/candor/features"
 )
 
 // Role is what a caller is allowed to do.
@@ -25,9 +27,13 @@ const (
 	RoleMarketer       Role = "marketer"
 	RolePrivacyOfficer Role = "privacy_officer"
 	RoleAdmin          Role = "admin"
+	// RoleCustomer is a customer holding a customer token: they reach their
+	// own data only.
+	RoleCustomer Role = "customer"
 )
 
-// Roles lists every role.
+// Roles lists every role an API key can have (customers hold tokens
+// instead).
 var Roles = []Role{RoleStorefront, RoleSupportAgent, RoleMarketer, RolePrivacyOfficer, RoleAdmin}
 
 // ParseRole checks a role name.
@@ -102,6 +108,10 @@ func ParseAPIKeys(text string) ([]APIKey, error) {
 type authenticator struct {
 	digests [][sha256.Size]byte
 	roles   []Role
+	// tokens and pseudonyms are set for customer-token access (nil in
+	// tests of API keys alone).
+	tokens     *tokens
+	pseudonyms *features.Pseudonymizer
 }
 
 func newAuthenticator(keys []APIKey) (*authenticator, error) {
@@ -133,13 +143,34 @@ func (a *authenticator) role(presented string) (Role, bool) {
 	return a.roles[found], true
 }
 
-type roleKey struct{}
+// principal is who is calling: a role, and for a customer token the
+// customer it is bound to.
+type principal struct {
+	role     Role
+	customer features.Pseudonym
+}
+
+type principalKey struct{}
 
 // RoleFrom returns the authenticated caller's role.
 func RoleFrom(ctx context.Context) (Role, bool) {
-	r, ok := ctx.Value(roleKey{}).(Role)
-	return r, ok
+	p, ok := ctx.Value(principalKey{}).(principal)
+	return p.role, ok
 }
+
+// tokenCustomer returns the customer a customer token is bound to, or false
+// for callers holding API keys.
+func tokenCustomer(ctx context.Context) (features.Pseudonym, bool) {
+	p, ok := ctx.Value(principalKey{}).(principal)
+	return p.customer, ok && p.role == RoleCustomer
+}
+
+// customerRequest is a request about one customer.
+type customerRequest interface{ GetCustomerId() string }
+
+// errOtherCustomer is the answer to a customer token used on someone else's
+// data. It says nothing of whether that data exists.
+var errOtherCustomer = status.Error(codes.PermissionDenied, "a customer token opens only its own customer's data")
 
 // publicMethods need no API key: health checks for load balancers and
 // reflection for grpcurl (the API schema is public).
@@ -153,14 +184,21 @@ func (a *authenticator) authUnary(ctx context.Context, req any, info *grpc.Unary
 	if publicMethod(info.FullMethod) {
 		return handler(ctx, req)
 	}
-	role, err := a.authenticate(ctx)
+	who, err := a.authenticate(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !allowed(info.FullMethod, role) {
-		return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", role, shortMethod(info.FullMethod))
+	if !allowed(info.FullMethod, who.role) {
+		return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", who.role, shortMethod(info.FullMethod))
 	}
-	return handler(context.WithValue(ctx, roleKey{}, role), req)
+	if who.role == RoleCustomer {
+		// A customer reaches their own data only. Requests naming no
+		// customer (a stored recommendation) are checked by their handler.
+		if r, ok := req.(customerRequest); ok && a.pseudonyms.Pseudonym(r.GetCustomerId()) != who.customer {
+			return nil, errOtherCustomer
+		}
+	}
+	return handler(context.WithValue(ctx, principalKey{}, who), req)
 }
 
 // authStream guards streaming methods (reflection is the only one today).
@@ -168,31 +206,44 @@ func (a *authenticator) authStream(srv any, ss grpc.ServerStream, info *grpc.Str
 	if publicMethod(info.FullMethod) {
 		return handler(srv, ss)
 	}
-	role, err := a.authenticate(ss.Context())
+	who, err := a.authenticate(ss.Context())
 	if err != nil {
 		return err
 	}
-	if !allowed(info.FullMethod, role) {
-		return status.Errorf(codes.PermissionDenied, "role %s may not call %s", role, shortMethod(info.FullMethod))
+	if !allowed(info.FullMethod, who.role) {
+		return status.Errorf(codes.PermissionDenied, "role %s may not call %s", who.role, shortMethod(info.FullMethod))
 	}
 	return handler(srv, ss)
 }
 
-func (a *authenticator) authenticate(ctx context.Context) (Role, error) {
+func (a *authenticator) authenticate(ctx context.Context) (principal, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	values := md.Get("authorization")
 	if len(values) != 1 {
-		return "", status.Error(codes.Unauthenticated, "missing API key: send the header \"Authorization: Bearer <key>\"")
+		return principal{}, status.Error(codes.Unauthenticated, "missing API key: send the header \"Authorization: Bearer <key>\"")
 	}
 	scheme, key, ok := strings.Cut(values[0], " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") || key == "" {
-		return "", status.Error(codes.Unauthenticated, "malformed Authorization header: want \"Bearer <key>\"")
+		return principal{}, status.Error(codes.Unauthenticated, "malformed Authorization header: want \"Bearer <key>\"")
 	}
-	role, ok := a.role(strings.TrimSpace(key))
+	return a.principal(strings.TrimSpace(key))
+}
+
+// principal maps a presented credential (API key or customer token) to who
+// is calling.
+func (a *authenticator) principal(credential string) (principal, error) {
+	if strings.HasPrefix(credential, tokenPrefix) && a.tokens != nil {
+		p, err := a.tokens.verify(credential)
+		if err != nil {
+			return principal{}, status.Error(codes.Unauthenticated, err.Error())
+		}
+		return principal{role: RoleCustomer, customer: p}, nil
+	}
+	role, ok := a.role(credential)
 	if !ok {
-		return "", status.Error(codes.Unauthenticated, "unknown API key")
+		return principal{}, status.Error(codes.Unauthenticated, "unknown API key")
 	}
-	return role, nil
+	return principal{role: role}, nil
 }
 
 func shortMethod(full string) string {

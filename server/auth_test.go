@@ -19,6 +19,7 @@ func TestAccessTableCoversEveryMethod(t *testing.T) {
 	for _, sd := range []grpc.ServiceDesc{
 		candorv1.ConsentService_ServiceDesc, candorv1.SignalService_ServiceDesc, candorv1.CatalogService_ServiceDesc,
 		candorv1.PolicyService_ServiceDesc, candorv1.RecommendationService_ServiceDesc,
+		candorv1.ControlService_ServiceDesc, candorv1.AccessService_ServiceDesc,
 	} {
 		for _, m := range sd.Methods {
 			full := "/" + sd.ServiceName + "/" + m.MethodName
@@ -41,7 +42,7 @@ func TestAccessTableCoversEveryMethod(t *testing.T) {
 func TestMarketerNeverReadsCustomerData(t *testing.T) {
 	t.Parallel()
 	for full, roles := range access {
-		if strings.Contains(full, "ConsentService") || strings.Contains(full, "SignalService") || strings.Contains(full, "RecommendationService") {
+		if strings.Contains(full, "ConsentService") || strings.Contains(full, "SignalService") || strings.Contains(full, "RecommendationService") || strings.Contains(full, "ControlService") {
 			for _, r := range roles {
 				if r == RoleMarketer || r == RoleAdmin {
 					t.Errorf("%s may call %s, which handles a customer's data", r, full)
@@ -79,9 +80,9 @@ func TestAuthenticator(t *testing.T) {
 		if c.header != "" {
 			ctx = metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", c.header))
 		}
-		role, err := a.authenticate(ctx)
-		if status.Code(err) != c.code || role != c.role {
-			t.Errorf("%q: role %q, code %v; want %q, %v", c.header, role, status.Code(err), c.role, c.code)
+		who, err := a.authenticate(ctx)
+		if status.Code(err) != c.code || who.role != c.role {
+			t.Errorf("%q: role %q, code %v; want %q, %v", c.header, who.role, status.Code(err), c.role, c.code)
 		}
 		if err != nil && strings.Contains(err.Error(), "key-for") {
 			t.Errorf("%q: the error repeats the key: %v", c.header, err)

@@ -86,14 +86,7 @@ func (s *consentService) ListConsentHistory(ctx context.Context, req *candorv1.L
 	if err := checkCustomerID(req.GetCustomerId()); err != nil {
 		return nil, err
 	}
-	size := int64(req.GetPageSize())
-	switch {
-	case size == 0:
-		size = defaultHistoryPage
-	case size < 0 || size > maxHistoryPage:
-		return nil, invalid("page_size: must be between 1 and %d", maxHistoryPage)
-	}
-	offset, err := decodePageToken(req.GetPageToken())
+	offset, size, err := pageOf(req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +102,19 @@ func (s *consentService) ListConsentHistory(ctx context.Context, req *candorv1.L
 		out.NextPageToken = encodePageToken(next)
 	}
 	return out, nil
+}
+
+// pageOf checks a page size and token: the offset to read from and how many.
+func pageOf(pageSize int32, token string) (offset, size int64, err error) {
+	size = int64(pageSize)
+	switch {
+	case size == 0:
+		size = defaultHistoryPage
+	case size < 0 || size > maxHistoryPage:
+		return 0, 0, invalid("page_size: must be between 1 and %d", maxHistoryPage)
+	}
+	offset, err = decodePageToken(token)
+	return offset, size, err
 }
 
 func encodePageToken(offset int64) string {

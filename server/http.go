@@ -88,6 +88,8 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 		candorv1.RegisterCatalogServiceHandler,
 		candorv1.RegisterPolicyServiceHandler,
 		candorv1.RegisterRecommendationServiceHandler,
+		candorv1.RegisterControlServiceHandler,
+		candorv1.RegisterAccessServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			_ = conn.Close()

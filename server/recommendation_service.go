@@ -90,15 +90,21 @@ func (s *recommendationService) GetRecommendation(ctx context.Context, req *cand
 	if !explain.ValidID(req.GetRecommendationId()) {
 		return nil, invalid("recommendation_id: not a recommendation id (they look like rec_ followed by 24 characters)")
 	}
-	_, answer, err := s.explanations.Get(ctx, req.GetRecommendationId(), s.now())
+	owner, answer, err := s.explanations.Get(ctx, req.GetRecommendationId(), s.now())
 	if err != nil {
 		return nil, s.status(ctx, "GetRecommendation", err)
+	}
+	if customer, ok := tokenCustomer(ctx); ok && customer != owner {
+		return nil, errOtherCustomer
 	}
 	// A role limited to some surfaces reads only answers of those surfaces
 	// (the privacy officer, not limited, reads all).
 	role, _ := RoleFrom(ctx)
 	if allowed, limited := surfaceAccess[role]; limited && !slices.Contains(allowed, answer.Surface) {
 		return nil, status.Error(codes.NotFound, "recommendation not found")
+	}
+	if req.GetAllReasons() {
+		return &candorv1.GetRecommendationResponse{Recommendation: answer.RenderAllReasons()}, nil
 	}
 	return &candorv1.GetRecommendationResponse{Recommendation: answer.Render()}, nil
 }

@@ -47,6 +47,15 @@ func (a *app) status(ctx context.Context, method string, err error) error {
 	return toStatus(ctx, a.log, method, err)
 }
 
+// rankingFacts are the parameters the ranking description states.
+func (a *app) rankingFacts(policy *consent.Policy) explain.RankingFacts {
+	return explain.RankingFacts{
+		Policy: policy, Retention: a.store.Retention(),
+		PerType: a.cfg.Train.Weights.PerType, HalfLife: a.cfg.Train.Weights.HalfLife,
+		MinSupport: a.cfg.Train.MinSupport, ExplanationRetention: a.cfg.ExplanationRetention,
+	}
+}
+
 // Options are a Server's optional dependencies.
 type Options struct {
 	// Logger receives structured logs; nil discards them.
@@ -66,6 +75,7 @@ type Server struct {
 	echo     *echo.Echo
 	registry *prometheus.Registry
 	inproc   *bufconn.Listener
+	tokens   *tokens
 }
 
 // New wires a server over an open Redis client. cfg must be valid.
@@ -91,6 +101,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 		return nil, err
 	}
 	codec := features.NewCodec(cfg.Secret)
+	auth.tokens = &tokens{codec: codec, now: o.Now}
 	policies := consent.NewPolicyStore(rdb, cfg.Namespace)
 	catalog := features.NewCatalog(rdb, keys)
 	store := features.NewStore(rdb, features.StoreOptions{
@@ -114,7 +125,8 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 		},
 		now: o.Now,
 	}
-	s := &Server{app: a, registry: o.Registry, health: health.NewServer()}
+	auth.pseudonyms = a.pseudonyms
+	s := &Server{app: a, registry: o.Registry, health: health.NewServer(), tokens: auth.tokens}
 	m := newMetrics(o.Registry)
 	s.grpc = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(recoverUnary(a.log), observeUnary(a.log, m), auth.authUnary, deadlineUnary(cfg.RequestTimeout)),
@@ -125,6 +137,8 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 	candorv1.RegisterCatalogServiceServer(s.grpc, &catalogService{app: a})
 	candorv1.RegisterPolicyServiceServer(s.grpc, &policyService{app: a})
 	candorv1.RegisterRecommendationServiceServer(s.grpc, &recommendationService{app: a})
+	candorv1.RegisterControlServiceServer(s.grpc, &controlService{app: a})
+	candorv1.RegisterAccessServiceServer(s.grpc, &accessService{app: a, tokens: auth.tokens})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
