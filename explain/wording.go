@@ -37,7 +37,7 @@ var purposeWords = [consent.NumPurposes]string{
 // date. Used for "you asked us not to use …" and control labels.
 var phrases = [consent.NumSignalTypes]string{
 	consent.View:          "your view of %s on %s",
-	consent.AddToCart:     "adding %s to your cart on %s",
+	consent.AddToCart:     "your cart addition of %s on %s",
 	consent.Purchase:      "your purchase of %s on %s",
 	consent.Search:        "your search that found %s on %s",
 	consent.Rating:        "your rating of %s on %s",
