@@ -357,10 +357,23 @@ func (w *FoldIn) Scores(out []float64) {
 		blas64.Vector{N: f.k, Inc: 1, Data: w.x}, 0, blas64.Vector{N: f.n, Inc: 1, Data: out})
 }
 
-// ScoreItems sets out[i] for the given items only.
+// ScoreItems sets out[i] for the given items only (in float32 when
+// UseFloat32Scoring was called, for ranking; see Factors.items32).
 func (w *FoldIn) ScoreItems(items []int32, out []float64) {
+	f := w.f
+	if f.items32 == nil {
+		for _, i := range items {
+			out[i] = floats.Dot(f.Item(int(i)), w.x)
+		}
+		return
+	}
+	for d, v := range w.x {
+		w.x32[d] = float32(v)
+	}
+	x := blas32.Vector{N: f.k, Inc: 1, Data: w.x32}
 	for _, i := range items {
-		out[i] = floats.Dot(w.f.Item(int(i)), w.x)
+		row := blas32.Vector{N: f.k, Inc: 1, Data: f.items32[int(i)*f.k : (int(i)+1)*f.k]}
+		out[i] = float64(blas32.Dot(row, x))
 	}
 }
 

@@ -62,9 +62,8 @@ func NewALSModel(info ALSInfo, items []string, f *Factors) (*ALSModel, error) {
 	}
 	if f.NumItems() >= CandidateThreshold {
 		m.candidates = buildCandidateIndex(f, info.Options.Seed)
-	} else {
-		f.UseFloat32Scoring()
 	}
+	f.UseFloat32Scoring()
 	m.scratch.New = func() any { return newALSScratch(f) }
 	return m, nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -8,11 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // ALSStore keeps trained ALS models in Redis, versioned, so that every
@@ -74,36 +78,33 @@ func (s *ALSStore) Save(ctx context.Context, m *ALSModel, keep int) error {
 	if err := s.rdb.HSet(ctx, key, fields...).Err(); err != nil {
 		return fmt.Errorf("engine.ALSStore.Save: %w", err)
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.ZAdd(ctx, s.versionsKey(), redis.Z{Score: float64(m.Info.TrainedAt.UnixMilli()), Member: m.Info.Version})
-		pipe.Set(ctx, s.currentKey(), m.Info.Version, 0)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("engine.ALSStore.Save: %w", err)
-	}
-	return s.prune(ctx, m.Info.Version, keep)
-}
-
-// prune deletes all but the newest keep versions (never the current one).
-func (s *ALSStore) prune(ctx context.Context, current string, keep int) error {
-	old, err := s.rdb.ZRevRange(ctx, s.versionsKey(), int64(keep), -1).Result()
-	if err != nil {
-		return fmt.Errorf("engine.ALSStore.prune: %w", err)
-	}
-	for _, v := range old {
-		if v == current {
-			continue
+	// Commit, make current and prune in one optimistic transaction, so
+	// that overlapping runs cannot leave current on a pruned version or an
+	// older training current.
+	score := float64(m.Info.TrainedAt.UnixMilli())
+	commit := func(tx *redis.Tx) error {
+		all, err := tx.ZRevRangeWithScores(ctx, s.versionsKey(), 0, -1).Result()
+		if err != nil {
+			return err
 		}
-		if _, err := s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Del(ctx, s.versionKey(v))
-			pipe.ZRem(ctx, s.versionsKey(), v)
+		all = slices.DeleteFunc(all, func(z redis.Z) bool { return z.Member == m.Info.Version })
+		at, _ := slices.BinarySearchFunc(all, score, func(z redis.Z, t float64) int { return cmp.Compare(t, z.Score) })
+		all = slices.Insert(all, at, redis.Z{Score: score, Member: m.Info.Version})
+		newest := all[0].Member.(string)
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.ZAdd(ctx, s.versionsKey(), redis.Z{Score: score, Member: m.Info.Version})
+			pipe.Set(ctx, s.currentKey(), newest, 0)
+			for _, z := range all[min(keep, len(all)):] {
+				if v := z.Member.(string); v != newest {
+					pipe.Del(ctx, s.versionKey(v))
+					pipe.ZRem(ctx, s.versionsKey(), v)
+				}
+			}
 			return nil
-		}); err != nil {
-			return fmt.Errorf("engine.ALSStore.prune: %w", err)
-		}
+		})
+		return err
 	}
-	return nil
+	return redisx.Watch(ctx, s.rdb, "engine.ALSStore.Save", commit, s.currentKey(), s.versionsKey())
 }
 
 // Versions lists the stored versions, newest first.
@@ -160,11 +161,21 @@ func (s *ALSStore) Load(ctx context.Context, version string) (*ALSModel, error) 
 // Follow keeps holder's ALS model current: it checks the current version
 // every interval and loads a new one when it changes, until ctx is done. A
 // failed load is logged and retried at the next check; the model in use
-// stays.
-func (s *ALSStore) Follow(ctx context.Context, holder *Holder, interval time.Duration, log *slog.Logger) {
+// stays. A model trained more than maxAge before now is not served (the
+// co-occurrence model, retrained by every server, answers instead): that
+// bounds how long a customer who revoked model_training, or was erased,
+// can stay reflected in the answers when training stops running.
+func (s *ALSStore) Follow(ctx context.Context, holder *Holder, interval, maxAge time.Duration, now func() time.Time, log *slog.Logger) {
+	stale := func(m *ALSModel) bool { return now().Sub(m.Info.TrainedAt) > maxAge }
+	tooOld := "" // a current version found too old, not to be loaded again
 	check := func() {
+		if m := holder.Models().ALS; m != nil && stale(m) {
+			holder.SwapALS(nil)
+			log.WarnContext(ctx, "the ALS model is older than the maximum age and is no longer served; run candor train",
+				"version", m.Info.Version, "trained_at", m.Info.TrainedAt, "max_age", maxAge)
+		}
 		v, err := s.Current(ctx)
-		if errors.Is(err, ErrNoModel) || (err == nil && holder.ALSVersion() == v) {
+		if errors.Is(err, ErrNoModel) || (err == nil && (holder.ALSVersion() == v || tooOld == v)) {
 			return
 		}
 		var m *ALSModel
@@ -175,6 +186,13 @@ func (s *ALSStore) Follow(ctx context.Context, holder *Holder, interval time.Dur
 			if ctx.Err() == nil {
 				log.ErrorContext(ctx, "loading the ALS model failed; keeping the one in use", "err", err)
 			}
+			return
+		}
+		if stale(m) {
+			tooOld = v
+			holder.SwapALS(nil)
+			log.WarnContext(ctx, "the current ALS model is older than the maximum age; not serving it; run candor train",
+				"version", v, "trained_at", m.Info.TrainedAt, "max_age", maxAge)
 			return
 		}
 		holder.SwapALS(m)

@@ -24,12 +24,13 @@ import (
 // keeps clusters balanced; assigning raw vectors by inner product lets a few
 // long centroids swallow most items. It is an
 // approximation of the exact ranking (measured in BenchmarkALSRecommend as
-// recall of the exact top 10); contributions stay exact for the items chosen.
+// recall of the exact top 10, for customers of one taste and of many);
+// contributions stay exact for the items chosen.
 
 // Candidate generation parameters.
 const (
 	CandidateThreshold = 20_000
-	CandidateBudget    = 4096
+	CandidateBudget    = 8192
 	kmeansIterations   = 4
 )
 

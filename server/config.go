@@ -33,7 +33,11 @@ type Config struct {
 	ExplanationRetention time.Duration       `json:"explanation_retention"`
 	ModelRefresh         time.Duration       `json:"model_refresh"`
 	// ModelPoll is how often servers look for a new ALS model version.
-	ModelPoll       time.Duration       `json:"model_poll"`
+	ModelPoll time.Duration `json:"model_poll"`
+	// ModelMaxAge is the oldest ALS model a server serves; older, the
+	// co-occurrence model answers. It bounds how long a customer who
+	// revoked model_training or was erased stays reflected in answers.
+	ModelMaxAge     time.Duration       `json:"model_max_age"`
 	Train           engine.TrainOptions `json:"train"`
 	RequestTimeout  time.Duration       `json:"request_timeout"`
 	ShutdownTimeout time.Duration       `json:"shutdown_timeout"`
@@ -49,6 +53,7 @@ func DefaultConfig() Config {
 		ExplanationRetention: 30 * 24 * time.Hour,
 		ModelRefresh:         time.Minute,
 		ModelPoll:            2 * time.Second,
+		ModelMaxAge:          24 * time.Hour,
 		Train:                engine.DefaultTrainOptions(),
 		RequestTimeout:       10 * time.Second,
 		ShutdownTimeout:      15 * time.Second,
@@ -76,6 +81,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ModelRefresh < time.Second {
 		errs = append(errs, fmt.Errorf("model refresh must be at least 1s, got %s", c.ModelRefresh))
+	}
+	if c.ModelMaxAge < time.Minute || c.ModelMaxAge > 30*24*time.Hour {
+		errs = append(errs, fmt.Errorf("model max age must be between 1m and 720h, got %s", c.ModelMaxAge))
 	}
 	if c.ModelPoll < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("model poll must be at least 100ms, got %s", c.ModelPoll))

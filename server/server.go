@@ -170,7 +170,7 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	}()
 	background.Go(func() { s.trainer.Run(bgCtx) })
 	background.Go(func() { s.sweep(bgCtx) })
-	background.Go(func() { s.alsModels.Follow(bgCtx, s.models, s.cfg.ModelPoll, s.log) })
+	background.Go(func() { s.alsModels.Follow(bgCtx, s.models, s.cfg.ModelPoll, s.cfg.ModelMaxAge, s.now, s.log) })
 
 	// The gateway reaches the gRPC server through an in-process listener, so
 	// REST calls pass through the same interceptors as native gRPC calls.

@@ -64,6 +64,7 @@ var serveFlags = []envFlag{
 	{"weight-half-life", "CANDOR_WEIGHT_HALF_LIFE", "720h", "a signal's weight halves every this much age; 0 disables decay (give train the same)", false},
 	{"model-refresh", "CANDOR_MODEL_REFRESH", "1m", "how often the co-occurrence model is retrained and expired signals swept", false},
 	{"model-poll", "CANDOR_MODEL_POLL", "2s", "how often to look for a new ALS model written by candor train", false},
+	{"model-max-age", "CANDOR_MODEL_MAX_AGE", "24h", "oldest ALS model served; older, co-occurrence answers (bounds how long a revoked or erased customer stays in the model)", false},
 	{"min-support", "CANDOR_MIN_SUPPORT", "3", "fewest distinct customers behind any statistic the model keeps (at least 2)", false},
 	{"log-format", "CANDOR_LOG_FORMAT", "text", "text or json", false},
 	{"log-level", "CANDOR_LOG_LEVEL", "info", "debug, info, warn or error", false},
@@ -100,6 +101,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	c.ExplanationRetention = durationFlag("explanation-retention")
 	c.ModelRefresh = durationFlag("model-refresh")
 	c.ModelPoll = durationFlag("model-poll")
+	c.ModelMaxAge = durationFlag("model-max-age")
 	if n, err := strconv.Atoi(get("min-support")); err != nil {
 		errs = append(errs, fmt.Errorf("--min-support: want a whole number, got %q", get("min-support")))
 	} else {

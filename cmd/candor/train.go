@@ -43,7 +43,7 @@ var trainFlags = []envFlag{
 	{"alpha", "CANDOR_ALS_ALPHA", strconv.FormatFloat(engine.DefaultALSOptions().Alpha, 'g', -1, 64), "ALS confidence per unit of signal weight", false},
 	{"cg-steps", "CANDOR_ALS_CG_STEPS", strconv.Itoa(engine.DefaultALSOptions().CGSteps), "conjugate-gradient steps per row and sweep", false},
 	{"seed", "CANDOR_ALS_SEED", strconv.FormatUint(engine.DefaultALSOptions().Seed, 10), "random seed of the initial factors", false},
-	{"keep", "CANDOR_ALS_KEEP", "3", "model versions to keep in the store", false},
+	{"keep", "CANDOR_ALS_KEEP", "2", "model versions to keep in the store (the current one and the one before, for rollback)", false},
 	{"log-format", "CANDOR_LOG_FORMAT", "text", "text or json", false},
 	{"log-level", "CANDOR_LOG_LEVEL", "info", "debug, info, warn or error", false},
 }
