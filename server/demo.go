@@ -10,6 +10,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // The demo: a synthetic sports shop with shoppers whose consent choices
@@ -32,6 +33,9 @@ func demoKey(r Role) string { return "demo-" + string(r) + "-key" }
 // Demo describes what was seeded.
 type Demo struct {
 	Items, Customers, Signals int
+	// WhyPath opens alice's first answer on the "why am I seeing this" page,
+	// with a customer token valid for an hour.
+	WhyPath string
 }
 
 var demoCatalog = []struct {
@@ -146,6 +150,15 @@ func (s *Server) SeedDemo(ctx context.Context) (*Demo, error) {
 		return nil, err
 	}
 	s.models.SwapALS(als)
+
+	// An answer for alice, and a customer token to open it as she would.
+	asStorefront := context.WithValue(ctx, principalKey{}, principal{role: RoleStorefront})
+	resp, err := (&recommendationService{app: s.app}).GetRecommendations(asStorefront, &candorv1.GetRecommendationsRequest{CustomerId: "alice", Surface: "storefront", Limit: 5})
+	if err != nil {
+		return nil, err
+	}
+	token, _ := s.tokens.mint(s.pseudonyms.Pseudonym("alice"), MaxTokenTTL)
+	d.WhyPath = "/why/" + resp.GetRecommendation().GetRecommendationId() + "?token=" + token
 	return d, nil
 }
 
@@ -227,13 +240,18 @@ REST on %s, gRPC on %s. API keys: demo-<role>-key, e.g. %s.
   curl -s -H '%s' '%s/v1/customers/alice/consents/history?pretty'
   grpcurl -plaintext -H '%s' -d '{"customer_id":"alice","surface":"storefront","limit":3}' %s candor.v1.RecommendationService/GetRecommendations
 
-6. Give consent back:
+6. alice's "why am I seeing this" page, as she sees it (the link holds a
+   customer token valid for an hour):
+
+  %s
+
+7. Give consent back:
 
   curl -s -X PATCH -H '%s' -d '{"choices":[{"purpose":"personalization","granted":true}],"notice_version":"2026-10","method":"ui"}' '%s/v1/customers/alice/consents?pretty'
 
 Stop with Ctrl-C.
 `, d.Items, d.Customers, d.Signals, base, grpcAddr, demoKey(RoleStorefront),
 		sf, base, sf, base, sf, base, sf, base, sf, base,
-		strings.ToLower(sf[:1])+sf[1:], grpcAddr, sf, base)
+		strings.ToLower(sf[:1])+sf[1:], grpcAddr, base+d.WhyPath, sf, base)
 	return b.String()
 }

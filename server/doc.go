@@ -1,7 +1,8 @@
 // Package server is candor's transport layer: the gRPC services, the REST
 // gateway (grpc-gateway, served by echo under /v1/ and dialled through an
 // in-process connection so that REST calls pass through exactly the same
-// interceptors as native gRPC), health and readiness endpoints, metrics,
+// interceptors as native gRPC), the customer's "why am I seeing this" page
+// (/why, server-rendered), health and readiness endpoints, metrics,
 // authentication by API key and the role table that says who may call what,
 // and the mapping of domain errors to gRPC status codes.
 //

@@ -117,7 +117,8 @@ func (b bearerChallenge) WriteHeader(code int) {
 	b.ResponseWriter.WriteHeader(code)
 }
 
-// newEcho serves the gateway under /v1/, and /healthz, /readyz and /metrics.
+// newEcho serves the gateway under /v1/, /healthz, /readyz, /metrics and the
+// customer's "why am I seeing this" page under /why/ (web.go).
 func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -130,6 +131,7 @@ func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	s.registerWhy(e)
 	return e
 }
 

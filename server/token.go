@@ -54,21 +54,27 @@ func (t *tokens) mint(p features.Pseudonym, ttl time.Duration) (string, time.Tim
 
 // verify returns the customer a token is bound to.
 func (t *tokens) verify(token string) (features.Pseudonym, error) {
+	p, _, err := t.open(token)
+	return p, err
+}
+
+// open returns the customer a token is bound to and when it expires.
+func (t *tokens) open(token string) (features.Pseudonym, time.Time, error) {
 	raw, ok := strings.CutPrefix(token, tokenPrefix)
 	if !ok {
-		return "", errTokenMalformed
+		return "", time.Time{}, errTokenMalformed
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil {
-		return "", errTokenMalformed
+		return "", time.Time{}, errTokenMalformed
 	}
 	payload, err := t.codec.Open(sealed, tokenAD, "")
 	if err != nil || len(payload) < 10 || payload[0] != tokenVersion {
-		return "", errTokenMalformed
+		return "", time.Time{}, errTokenMalformed
 	}
-	expires := time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0)
+	expires := time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0).UTC()
 	if !t.now().Before(expires) {
-		return "", errTokenExpired
+		return "", time.Time{}, errTokenExpired
 	}
-	return features.Pseudonym(payload[9:]), nil
+	return features.Pseudonym(payload[9:]), expires, nil
 }

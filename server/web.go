@@ -1,0 +1,425 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/explain"
+	"github.com/candorhq/candor/features"
+)
+
+// The "why am I seeing this" page: GET /why/{recommendation_id} renders one
+// stored answer with its explanations and a native form for every control;
+// the forms post back under the same path and call the same domain code as
+// the API, as the customer. No JavaScript, no build step: html/template
+// files embedded in the binary.
+//
+// Access. The shop links to /why/{id}?token=ct_... with a customer token.
+// The page checks the token, moves it into a cookie (HttpOnly,
+// SameSite=Strict, Path=/why, expiring with the token, Secure over TLS) and
+// redirects to /why/{id}, so the token leaves the address bar, the history
+// and any Referer. Every later request is checked against the cookie's token:
+// expired or forged gives 401, another customer's answer 403.
+//
+// A SameSite=Strict cookie is not sent on a navigation that another site
+// started, even after our own redirect; a customer who follows the link from
+// the shop (another site) would arrive without it. Such a request
+// (Sec-Fetch-Site cross-site or same-site, and no cookie) gets a page that
+// reloads itself at once: that navigation is our own, so the cookie goes
+// with it.
+//
+// CSRF. Besides the SameSite=Strict cookie, every form carries a token
+// derived from the session (a keyed HMAC of the customer token, codec.Blind),
+// compared in constant time; a POST that another site started
+// (Sec-Fetch-Site) is refused too. Mismatches get 403 and change nothing.
+//
+// Privacy. Every /why response is Cache-Control: no-store with a strict
+// Content-Security-Policy; nothing here logs a token, an id or a customer.
+
+// whyFS holds the page's templates and style sheet.
+//
+//go:embed templates/*.html templates/*.css
+var whyFS embed.FS
+
+// whyTemplates are parsed once; a template error fails every test of the
+// package, so it never reaches a running server.
+var whyTemplates = struct {
+	page, message *template.Template
+	css           []byte
+}{
+	page:    template.Must(template.ParseFS(whyFS, "templates/layout.html", "templates/why.html")),
+	message: template.Must(template.ParseFS(whyFS, "templates/layout.html", "templates/message.html")),
+	css:     mustRead(whyFS, "templates/why.css"),
+}
+
+func mustRead(fs embed.FS, name string) []byte {
+	b, err := fs.ReadFile(name)
+	if err != nil {
+		panic("server: " + err.Error())
+	}
+	return b
+}
+
+const (
+	whyCookie      = "candor_why"      // the customer token
+	whyFlashCookie = "candor_why_done" // what the last control did, for the status message
+	whyCookiePath  = "/why"
+	whyStylePath   = "/why/style.css"
+	whyFormLabel   = "candor/why-form"  // derives the form token from the session
+	whyFlashAD     = "candor/why-flash" // seals the status message's facts
+	whyFlashTTL    = time.Minute
+	// maxWhyForm bounds a control's form body; real ones are a few hundred
+	// bytes.
+	maxWhyForm = 8 << 10
+)
+
+// whyCSP allows our own style sheet and forms posting to ourselves, and
+// nothing else: no script, no image, no frame, no other origin.
+const whyCSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// registerWhy serves the page under /why.
+func (s *Server) registerWhy(e *echo.Echo) {
+	// Every response under /why, refusals by the router (404, 405)
+	// included, gets the page's headers.
+	e.Use(whyHeaders)
+	e.GET(whyStylePath, whyStyle)
+	e.GET("/why/:id", s.whyGet)
+	e.POST("/why/:id/controls", s.whyControl)
+	e.POST("/why/:id/consent", s.whyConsent)
+	// A GET of a form's address (a bookmark, a reload) goes to the page.
+	e.GET("/why/:id/controls", whyBackToPage)
+	e.GET("/why/:id/consent", whyBackToPage)
+	notFound := func(c echo.Context) error { return whyMessage(c, http.StatusNotFound, whyMsg{Kind: "not-found"}) }
+	e.RouteNotFound("/why", notFound)
+	e.RouteNotFound("/why/*", notFound)
+}
+
+// whyHeaders marks every /why response private and locks it down.
+func whyHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; p != "/why" && !strings.HasPrefix(p, "/why/") {
+			return next(c)
+		}
+		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", whyCSP)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Robots-Tag", "noindex, nofollow")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		return next(c)
+	}
+}
+
+func whyStyle(c echo.Context) error {
+	return c.Blob(http.StatusOK, "text/css; charset=utf-8", whyTemplates.css)
+}
+
+func whyBackToPage(c echo.Context) error {
+	if !explain.ValidID(c.Param("id")) {
+		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "bad-link"})
+	}
+	return c.Redirect(http.StatusSeeOther, whyPath(c.Param("id")))
+}
+
+func whyPath(id string) string { return "/why/" + id }
+
+// whyMsg is what templates/message.html renders.
+type whyMsg struct {
+	Kind    string // which message (see message.html)
+	Detail  string // for "invalid": what was wrong, in the domain's words
+	Back    string // a link back to the page, after a failed control
+	Refresh string // for "continue": where to go at once
+}
+
+func whyMessage(c echo.Context, code int, m whyMsg) error {
+	var b strings.Builder
+	if err := whyTemplates.message.ExecuteTemplate(&b, "layout", m); err != nil {
+		return err
+	}
+	return c.HTMLBlob(code, []byte(b.String()))
+}
+
+// whySession is a verified customer token, from the cookie or the link.
+type whySession struct {
+	token    string
+	customer features.Pseudonym
+	expires  time.Time
+}
+
+// session verifies a customer token.
+func (s *Server) session(token string) (whySession, bool) {
+	p, expires, err := s.tokens.open(token)
+	if err != nil {
+		return whySession{}, false
+	}
+	return whySession{token: token, customer: p, expires: expires}, true
+}
+
+// formToken is the per-session token every form carries.
+func (s *Server) formToken(sess whySession) string {
+	return s.tokens.codec.Blind(whyFormLabel, sess.token)
+}
+
+// whyCookieOf returns one of the page's cookies: HttpOnly, SameSite=Strict, and
+// Secure when the request came over TLS. maxAge < 0 deletes it.
+func whyCookieOf(r *http.Request, name, value, path string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	}
+}
+
+// startedElsewhere reports whether another site started the request.
+func startedElsewhere(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
+}
+
+// whyGet serves the page, or moves a link's token into the cookie.
+func (s *Server) whyGet(c echo.Context) error {
+	id := c.Param("id")
+	if !explain.ValidID(id) {
+		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "bad-link"})
+	}
+	r := c.Request()
+	if q := r.URL.Query(); q.Has("token") {
+		sess, ok := s.session(q.Get("token"))
+		if !ok {
+			return whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
+		}
+		cookie := whyCookieOf(r, whyCookie, sess.token, whyCookiePath, int(sess.expires.Sub(s.now()).Seconds()))
+		cookie.Expires = sess.expires
+		c.SetCookie(cookie)
+		return c.Redirect(http.StatusSeeOther, whyPath(id))
+	}
+	cookie, err := r.Cookie(whyCookie)
+	if err != nil {
+		if startedElsewhere(r) {
+			return whyMessage(c, http.StatusOK, whyMsg{Kind: "continue", Refresh: whyPath(id)})
+		}
+		return whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
+	}
+	sess, ok := s.session(cookie.Value)
+	if !ok {
+		c.SetCookie(whyCookieOf(r, whyCookie, "", whyCookiePath, -1))
+		return whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
+	}
+	ctx := r.Context()
+	answer, code, msg := s.ownedAnswer(ctx, id, sess)
+	if code != 0 {
+		return whyMessage(c, code, msg)
+	}
+	view, err := s.store.Load(ctx, sess.customer)
+	if err != nil {
+		return s.whyFailed(c, err, "")
+	}
+	page := buildWhyPage(whyPageInput{
+		Answer: answer, View: view, CSRF: s.formToken(sess), Flash: s.takeFlash(c, id),
+		Ranking:   explain.RankingDescription(s.rankingFacts(view.Policy)),
+		ExpiresIn: sess.expires.Sub(s.now()),
+	})
+	var b strings.Builder
+	if err := whyTemplates.page.ExecuteTemplate(&b, "layout", page); err != nil {
+		return s.whyFailed(c, err, "")
+	}
+	return c.HTMLBlob(http.StatusOK, []byte(b.String()))
+}
+
+// ownedAnswer reads a stored answer the session's customer owns; otherwise
+// it returns the status and message to answer with.
+func (s *Server) ownedAnswer(ctx context.Context, id string, sess whySession) (*explain.Answer, int, whyMsg) {
+	owner, answer, err := s.explanations.Get(ctx, id, s.now())
+	switch {
+	case errors.Is(err, features.ErrNotFound):
+		return nil, http.StatusNotFound, whyMsg{Kind: "not-found"}
+	case err != nil:
+		s.log.ErrorContext(ctx, "why page: reading the answer failed", "route", "/why/:id", "err", err)
+		return nil, http.StatusInternalServerError, whyMsg{Kind: "error"}
+	case subtle.ConstantTimeCompare([]byte(owner), []byte(sess.customer)) != 1:
+		return nil, http.StatusForbidden, whyMsg{Kind: "forbidden"}
+	}
+	return answer, 0, whyMsg{}
+}
+
+// whyPost is a control's request that passed every check.
+type whyPost struct {
+	id     string
+	sess   whySession
+	answer *explain.Answer
+}
+
+// checkPost checks a control's request: the id, who started it, the cookie,
+// the form token and the answer's owner, in that order, before anything is
+// written. A refused request gets its page here, and checkPost returns nil
+// with the error of writing that page.
+func (s *Server) checkPost(c echo.Context) (*whyPost, error) {
+	id := c.Param("id")
+	r := c.Request()
+	if !explain.ValidID(id) {
+		return nil, whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "bad-link"})
+	}
+	back := whyPath(id)
+	if startedElsewhere(r) {
+		return nil, whyMessage(c, http.StatusForbidden, whyMsg{Kind: "stale", Back: back})
+	}
+	cookie, err := r.Cookie(whyCookie)
+	if err != nil {
+		return nil, whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
+	}
+	sess, ok := s.session(cookie.Value)
+	if !ok {
+		c.SetCookie(whyCookieOf(r, whyCookie, "", whyCookiePath, -1))
+		return nil, whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
+	}
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxWhyForm)
+	if err := r.ParseForm(); err != nil {
+		return nil, whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Back: back})
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.formToken(sess))) != 1 {
+		return nil, whyMessage(c, http.StatusForbidden, whyMsg{Kind: "stale", Back: back})
+	}
+	answer, code, msg := s.ownedAnswer(r.Context(), id, sess)
+	if code != 0 {
+		return nil, whyMessage(c, code, msg)
+	}
+	return &whyPost{id: id, sess: sess, answer: answer}, nil
+}
+
+// whyControl sets or removes one control, as the customer, through the same
+// store calls as the ControlService.
+func (s *Server) whyControl(c echo.Context) error {
+	p, err := s.checkPost(c)
+	if p == nil {
+		return err
+	}
+	r := c.Request()
+	back := whyPath(p.id)
+	kind, err := features.ParseControlKind("kind", r.PostForm.Get("kind"))
+	if err != nil {
+		return s.whyFailed(c, err, back)
+	}
+	target := r.PostForm.Get("target")
+	action := r.PostForm.Get("action")
+	switch action {
+	case "set":
+		_, _, err = s.store.SetControl(r.Context(), p.sess.customer, kind, target, string(RoleCustomer), s.now())
+	case "remove":
+		_, err = s.store.RemoveControl(r.Context(), p.sess.customer, kind, target, string(RoleCustomer), s.now())
+	default:
+		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: "action: must be set or remove", Back: back})
+	}
+	if err != nil {
+		return s.whyFailed(c, err, back)
+	}
+	s.setFlash(c, p.id, whyFlash{Action: action, Kind: kind.String(), Target: target})
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// whyConsent withdraws (or gives again) the consent for the answer's
+// purpose, as the customer, through the same store call as the
+// ConsentService; the change goes to the consent ledger.
+func (s *Server) whyConsent(c echo.Context) error {
+	p, err := s.checkPost(c)
+	if p == nil {
+		return err
+	}
+	r := c.Request()
+	back := whyPath(p.id)
+	action := r.PostForm.Get("action")
+	if action != "revoke" && action != "grant" {
+		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: "action: must be revoke or grant", Back: back})
+	}
+	state, err := s.store.Consent(r.Context(), p.sess.customer)
+	if err != nil {
+		return s.whyFailed(c, err, back)
+	}
+	purpose := p.answer.Purpose
+	notice := state.Decisions[purpose].NoticeVersion
+	if notice == "" {
+		notice = "why-page"
+	}
+	_, err = s.store.ApplyConsent(r.Context(), p.sess.customer, consent.Change{
+		Choices:       []consent.Choice{{Purpose: purpose, Granted: action == "grant"}},
+		NoticeVersion: notice,
+		Method:        consent.MethodUI,
+		ActorRole:     string(RoleCustomer),
+		At:            s.now(),
+	})
+	if err != nil {
+		return s.whyFailed(c, err, back)
+	}
+	s.setFlash(c, p.id, whyFlash{Action: action})
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// whyFailed answers a failed control the way the API would: the caller's
+// mistakes in the domain's words, anything else generic and logged here
+// (without the request).
+func (s *Server) whyFailed(c echo.Context, err error, back string) error {
+	switch {
+	case errors.Is(err, consent.ErrInvalid):
+		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: callerMessage(err), Back: back})
+	case errors.Is(err, features.ErrNotFound):
+		return whyMessage(c, http.StatusNotFound, whyMsg{Kind: "gone", Back: back})
+	case errors.Is(err, features.ErrConflict):
+		return whyMessage(c, http.StatusConflict, whyMsg{Kind: "busy", Back: back})
+	}
+	s.log.ErrorContext(c.Request().Context(), "why page failed", "route", c.Path(), "err", err)
+	return whyMessage(c, http.StatusInternalServerError, whyMsg{Kind: "error", Back: back})
+}
+
+// whyFlash is what the last control did, carried to the next page view in a
+// short-lived cookie scoped to the page, sealed so it can be neither read
+// nor forged.
+type whyFlash struct {
+	Action string `json:"a"`
+	Kind   string `json:"k,omitempty"`
+	Target string `json:"t,omitempty"`
+}
+
+func (s *Server) setFlash(c echo.Context, id string, f whyFlash) {
+	raw, err := json.Marshal(f)
+	if err != nil {
+		return
+	}
+	sealed := s.tokens.codec.Seal(raw, whyFlashAD, id)
+	c.SetCookie(whyCookieOf(c.Request(), whyFlashCookie, base64.RawURLEncoding.EncodeToString(sealed), whyPath(id), int(whyFlashTTL.Seconds())))
+}
+
+// takeFlash reads and deletes the status message's facts, if any.
+func (s *Server) takeFlash(c echo.Context, id string) *whyFlash {
+	cookie, err := c.Request().Cookie(whyFlashCookie)
+	if err != nil {
+		return nil
+	}
+	c.SetCookie(whyCookieOf(c.Request(), whyFlashCookie, "", whyPath(id), -1))
+	sealed, err := base64.RawURLEncoding.DecodeString(cookie.Value)
+	if err != nil {
+		return nil
+	}
+	raw, err := s.tokens.codec.Open(sealed, whyFlashAD, id)
+	if err != nil {
+		return nil
+	}
+	var f whyFlash
+	if json.Unmarshal(raw, &f) != nil {
+		return nil
+	}
+	return &f
+}

@@ -1,0 +1,650 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/explain"
+	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/features/redistest"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+// whyFixture is a Server (built with New over the test's Redis) with a
+// catalogue, a population the model learns from, and one customer, alice,
+// with a personalised answer and a customer token for it. Requests go
+// through the real echo stack (newEcho) in the test's goroutine, so the
+// clock can be moved between them.
+type whyFixture struct {
+	s       *Server
+	h       http.Handler
+	now     time.Time
+	recID   string
+	token   string // alice's
+	alice   features.Pseudonym
+	answer  *candorv1.Recommendation
+	signals map[string]string // tracked signal id -> item id
+}
+
+func newWhyFixture(t *testing.T) *whyFixture {
+	t.Helper()
+	r := redistest.New(t)
+	k, err := NewAPIKey(RoleStorefront, "a-storefront-key-0123456789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Namespace, cfg.Secret, cfg.APIKeys = r.Namespace, features.GenerateSecret(), []APIKey{k}
+	cfg.Train.MinSupport = 2
+	f := &whyFixture{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), signals: map[string]string{}}
+	s, err := New(cfg, r.Client, Options{Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s, f.h = s, s.newEcho(http.NotFoundHandler())
+	ctx := context.Background()
+
+	var items []features.Item
+	for i := 0; i < 12; i++ {
+		items = append(items, features.Item{ID: fmt.Sprintf("sku-%02d", i), Title: fmt.Sprintf("Item <%d>", i), Categories: []string{fmt.Sprintf("cat-%d", i%3)}})
+	}
+	if err := s.catalog.Upsert(ctx, items, f.now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	grant := func(id string, p consent.Purpose) features.Pseudonym {
+		ps := s.pseudonyms.Pseudonym(id)
+		if _, err := s.store.ApplyConsent(ctx, ps, consent.Change{
+			Choices: []consent.Choice{{Purpose: p, Granted: true}}, NoticeVersion: "v1", Method: consent.MethodAPI,
+			ActorRole: "storefront", At: f.now.Add(-48 * time.Hour),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	// The population: each views every item of one category.
+	for c := 0; c < 9; c++ {
+		p := grant(fmt.Sprintf("population-%d", c), consent.ModelTraining)
+		var in []features.SignalInput
+		for i := c % 3; i < 12; i += 3 {
+			in = append(in, features.SignalInput{Type: "view", ItemID: fmt.Sprintf("sku-%02d", i), Purposes: []string{"model_training"}, OccurredAt: f.now.Add(-time.Hour)})
+		}
+		if _, err := s.store.Track(ctx, p, in, f.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// alice: five actions in category 0, so that an item has more than
+	// three reasons.
+	f.alice = grant("alice", consent.Personalization)
+	var in []features.SignalInput
+	for d, item := range []string{"sku-00", "sku-03", "sku-06"} {
+		in = append(in, features.SignalInput{Type: "view", ItemID: item, Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-time.Duration(d+1) * 24 * time.Hour)})
+	}
+	in = append(in,
+		features.SignalInput{Type: "add_to_cart", ItemID: "sku-00", Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-5 * time.Hour)},
+		features.SignalInput{Type: "search", ItemID: "sku-03", Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-6 * time.Hour)},
+	)
+	res, err := s.store.Track(ctx, f.alice, in, f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if !r.Stored {
+			t.Fatalf("signal %d not stored: %s", i, r.Reason)
+		}
+		f.signals[r.SignalID] = in[i].ItemID
+	}
+	if err := s.TrainNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.answer = f.recommend(t, "alice")
+	if !f.answer.GetPersonalized() {
+		t.Fatalf("alice's answer is not personalised: %v", f.answer)
+	}
+	f.recID = f.answer.GetRecommendationId()
+	f.token, _ = s.tokens.mint(f.alice, 10*time.Minute)
+	return f
+}
+
+func (f *whyFixture) recommend(t *testing.T, customer string) *candorv1.Recommendation {
+	t.Helper()
+	ctx := context.WithValue(context.Background(), principalKey{}, principal{role: RoleStorefront})
+	resp, err := (&recommendationService{app: f.s.app}).GetRecommendations(ctx, &candorv1.GetRecommendationsRequest{CustomerId: customer, Surface: "storefront", Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.GetRecommendation()
+}
+
+// citedSignal returns a signal alice's answer cites.
+func (f *whyFixture) citedSignal(t *testing.T) string {
+	t.Helper()
+	for _, it := range f.answer.GetItems() {
+		for _, r := range it.GetExplanation().GetReasons() {
+			if r.GetKind() == explain.KindSignal {
+				return r.GetSignalId()
+			}
+		}
+	}
+	t.Fatal("the answer cites no signal")
+	return ""
+}
+
+type whyRequest struct {
+	method, path string
+	form         url.Values
+	cookies      []*http.Cookie
+	header       map[string]string
+	tls          bool
+}
+
+func (f *whyFixture) do(t *testing.T, r whyRequest) *http.Response {
+	t.Helper()
+	var req *http.Request
+	if r.form != nil {
+		req = httptest.NewRequest(r.method, r.path, strings.NewReader(r.form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(r.method, r.path, nil)
+	}
+	for _, c := range r.cookies {
+		req.AddCookie(c)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	if r.tls {
+		req.TLS = &tls.ConnectionState{}
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	resp := rec.Result()
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	checkWhyHeaders(t, r.method+" "+r.path, resp)
+	return resp
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkWhyHeaders: every /why response is private and locked down.
+func checkWhyHeaders(t *testing.T, what string, resp *http.Response) {
+	t.Helper()
+	if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("%s: Cache-Control %q, want no-store", what, got)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "style-src 'self'", "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("%s: Content-Security-Policy %q lacks %q", what, csp, want)
+		}
+	}
+	if strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe") {
+		t.Errorf("%s: Content-Security-Policy %q allows more than it should", what, csp)
+	}
+	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
+		t.Errorf("%s: Referrer-Policy %q", what, got)
+	}
+}
+
+func cookieNamed(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// open follows alice's link and returns the session cookie.
+func (f *whyFixture) open(t *testing.T, token string) *http.Cookie {
+	t.Helper()
+	resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + url.QueryEscape(token)})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("opening the link: status %d: %s", resp.StatusCode, body(t, resp))
+	}
+	c := cookieNamed(resp, whyCookie)
+	if c == nil {
+		t.Fatal("opening the link set no session cookie")
+	}
+	return c
+}
+
+func (f *whyFixture) page(t *testing.T, cookies ...*http.Cookie) string {
+	t.Helper()
+	resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID, cookies: cookies})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("page: status %d: %s", resp.StatusCode, body(t, resp))
+	}
+	return body(t, resp)
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func formToken(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("the page has no form token")
+	}
+	return m[1]
+}
+
+func TestWhyLinkMovesTokenIntoCookie(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + f.token})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/why/"+f.recID {
+		t.Fatalf("status %d, Location %q; want 303 to the page without the token", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c := cookieNamed(resp, whyCookie)
+	_, expires, _ := f.s.tokens.open(f.token)
+	switch {
+	case c == nil:
+		t.Fatal("no session cookie")
+	case c.Value != f.token, !c.HttpOnly, c.SameSite != http.SameSiteStrictMode, c.Path != "/why", c.Secure:
+		t.Fatalf("session cookie %+v", c)
+	case !c.Expires.Equal(expires) || c.MaxAge != 600:
+		t.Fatalf("the cookie expires %s (max-age %d); the token %s", c.Expires, c.MaxAge, expires)
+	}
+	// Over TLS the cookie is Secure.
+	resp = f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + f.token, tls: true})
+	if c := cookieNamed(resp, whyCookie); c == nil || !c.Secure {
+		t.Fatalf("over TLS the session cookie is not Secure: %+v", c)
+	}
+
+	page := f.page(t, c)
+	if strings.Contains(page, f.token) || strings.Contains(page, strings.TrimPrefix(f.token, tokenPrefix)) {
+		t.Fatal("the page holds the customer token")
+	}
+	if strings.Contains(page, string(f.alice)) || strings.Contains(page, "alice") {
+		t.Fatal("the page names the customer")
+	}
+	for _, want := range []string{
+		`<html lang="en">`, `name="viewport"`, "Why you are seeing these suggestions",
+		"Because you ", ">Don't use this for recommendations</button>", "Not interested in this item", "Not interested in cat-",
+		"Stop personalising my recommendations", "How our recommendations work", "What decides what you see",
+		`role="status"`, `aria-live="polite"`, `href="/why/style.css"`, "Item &lt;", // titles are escaped
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Item <") {
+		t.Error("an item title reached the page unescaped")
+	}
+	// Every reason of the stored answer is there, and past the third an
+	// item's reasons sit behind "Show N more reasons".
+	stored := f.answer
+	more := false
+	for _, it := range stored.GetItems() {
+		if n := len(it.GetContributions()); n > explain.MaxReasons {
+			more = true
+			if want := "Show " + strconv.Itoa(n-explain.MaxReasons) + " more reason"; !strings.Contains(page, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+	}
+	if !more {
+		t.Error("no item has more than three reasons; the fixture proves nothing about <details>")
+	}
+	checkPageStructure(t, page)
+
+	// The style sheet is ours, private too.
+	css := f.do(t, whyRequest{method: "GET", path: "/why/style.css"})
+	if css.StatusCode != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
+		t.Fatalf("style sheet: %d %s", css.StatusCode, css.Header.Get("Content-Type"))
+	}
+}
+
+// checkPageStructure: one h1, headings in order, every button labelled.
+func checkPageStructure(t *testing.T, page string) {
+	t.Helper()
+	levels := regexp.MustCompile(`<h([1-6])[ >]`).FindAllStringSubmatch(page, -1)
+	if len(levels) == 0 || levels[0][1] != "1" {
+		t.Fatal("the page does not start with an h1")
+	}
+	prev := 1
+	for _, l := range levels[1:] {
+		n, _ := strconv.Atoi(l[1])
+		if n == 1 {
+			t.Error("more than one h1")
+		}
+		if n > prev+1 {
+			t.Errorf("heading level jumps from h%d to h%d", prev, n)
+		}
+		prev = n
+	}
+	buttons := regexp.MustCompile(`(?s)<button([^>]*)>(.*?)</button>`).FindAllStringSubmatch(page, -1)
+	if len(buttons) == 0 {
+		t.Fatal("no buttons")
+	}
+	for _, b := range buttons {
+		label := strings.TrimSpace(b[2])
+		if label == "" {
+			t.Errorf("a button without a visible label: %s", b[0])
+		}
+		if m := regexp.MustCompile(`aria-label="([^"]*)"`).FindStringSubmatch(b[1]); m != nil && !strings.HasPrefix(m[1], label) {
+			t.Errorf("the accessible name %q does not start with the visible label %q", m[1], label)
+		}
+		if !strings.Contains(b[1], `type="submit"`) {
+			t.Errorf("a button that is not a form's submit button: %s", b[0])
+		}
+	}
+}
+
+func TestWhyRefusesWhoItShould(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	session := f.open(t, f.token)
+	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bob := f.open(t, bobToken)
+	forged := []byte(f.token)
+	forged[len(forged)-3] ^= 1
+	unknown := explain.NewID()
+
+	for _, c := range []struct {
+		name    string
+		req     whyRequest
+		status  int
+		message string
+	}{
+		{"no cookie", whyRequest{method: "GET", path: "/why/" + f.recID}, 401, "This link has expired or is not valid; open it again from the shop"},
+		{"forged token in the link", whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + string(forged)}, 401, "open it again from the shop"},
+		{"an API key as the token", whyRequest{method: "GET", path: "/why/" + f.recID + "?token=a-storefront-key-0123456789"}, 401, "open it again from the shop"},
+		{"forged cookie", whyRequest{method: "GET", path: "/why/" + f.recID, cookies: []*http.Cookie{{Name: whyCookie, Value: string(forged)}}}, 401, "open it again from the shop"},
+		{"another customer's token", whyRequest{method: "GET", path: "/why/" + f.recID, cookies: []*http.Cookie{bob}}, 403, "another customer"},
+		{"unknown recommendation", whyRequest{method: "GET", path: "/why/" + unknown, cookies: []*http.Cookie{session}}, 404, "no longer kept"},
+		{"bad id", whyRequest{method: "GET", path: "/why/rec_nope", cookies: []*http.Cookie{session}}, 400, "not complete"},
+		{"nothing here", whyRequest{method: "GET", path: "/why/" + f.recID + "/other"}, 404, "no longer kept"},
+		{"nothing at all", whyRequest{method: "GET", path: "/why"}, 404, "no longer kept"},
+		{"another method", whyRequest{method: "PUT", path: "/why/" + f.recID}, 404, "no longer kept"},
+		{"cross-site without cookie", whyRequest{method: "GET", path: "/why/" + f.recID, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 200, `http-equiv="refresh" content="0; url=/why/` + f.recID},
+		{"cross-site with cookie", whyRequest{method: "GET", path: "/why/" + f.recID, cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 200, "Why you are seeing these suggestions"},
+	} {
+		resp := f.do(t, c.req)
+		page := body(t, resp)
+		if resp.StatusCode != c.status || !strings.Contains(page, c.message) {
+			t.Errorf("%s: status %d, want %d with %q:\n%s", c.name, resp.StatusCode, c.status, c.message, page)
+		}
+		if c.status >= 400 && strings.Contains(page, "<form") {
+			t.Errorf("%s: a refusal shows controls", c.name)
+		}
+	}
+
+	// A form's address, opened as a page, leads to the page.
+	if resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "/controls"}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/why/"+f.recID {
+		t.Errorf("GET of the controls form: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Expired: the same cookie, ten minutes later, is refused and cleared.
+	f.now = f.now.Add(10 * time.Minute)
+	resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID, cookies: []*http.Cookie{session}})
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body(t, resp), "open it again from the shop") {
+		t.Fatalf("an expired session: status %d", resp.StatusCode)
+	}
+	if c := cookieNamed(resp, whyCookie); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("the expired session cookie is not cleared: %+v", c)
+	}
+	if resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + f.token}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an expired token in the link: status %d", resp.StatusCode)
+	}
+}
+
+func TestWhyFormsNeedTheSessionsToken(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	session := f.open(t, f.token)
+	token := formToken(t, f.page(t, session))
+	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bob := f.open(t, bobToken)
+	signal := f.citedSignal(t)
+	form := func(csrf string) url.Values {
+		return url.Values{"csrf": {csrf}, "action": {"set"}, "kind": {"signals"}, "target": {signal}}
+	}
+	path := "/why/" + f.recID + "/controls"
+	for _, c := range []struct {
+		name   string
+		req    whyRequest
+		status int
+	}{
+		{"no form token", whyRequest{method: "POST", path: path, form: url.Values{"action": {"set"}, "kind": {"signals"}, "target": {signal}}, cookies: []*http.Cookie{session}}, 403},
+		{"a wrong form token", whyRequest{method: "POST", path: path, form: form(token[:len(token)-1] + "x"), cookies: []*http.Cookie{session}}, 403},
+		{"the form token of another session", whyRequest{method: "POST", path: path, form: form(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{session}}, 403},
+		{"started by another site", whyRequest{method: "POST", path: path, form: form(token), cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403},
+		{"no cookie", whyRequest{method: "POST", path: path, form: form(token)}, 401},
+		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: form(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{bob}}, 403},
+		{"revoking consent without the form token", whyRequest{method: "POST", path: "/why/" + f.recID + "/consent", form: url.Values{"action": {"revoke"}}, cookies: []*http.Cookie{session}}, 403},
+	} {
+		resp := f.do(t, c.req)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		if cookieNamed(resp, whyFlashCookie) != nil {
+			t.Errorf("%s: a refused request reports a change", c.name)
+		}
+	}
+	ctx := context.Background()
+	if controls, err := f.s.store.Controls(ctx, f.alice); err != nil || len(controls.List()) != 0 {
+		t.Fatalf("refused requests changed the controls: %v %v", controls.List(), err)
+	}
+	if state, err := f.s.store.Consent(ctx, f.alice); err != nil || !state.Granted(consent.Personalization) {
+		t.Fatalf("refused requests changed the consent: %v", err)
+	}
+}
+
+func TestWhyControlsChangeTheStore(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	ctx := context.Background()
+	session := f.open(t, f.token)
+	token := formToken(t, f.page(t, session))
+	signal := f.citedSignal(t)
+	post := func(path string, form url.Values) *http.Response {
+		t.Helper()
+		form.Set("csrf", token)
+		return f.do(t, whyRequest{method: "POST", path: "/why/" + f.recID + path, form: form, cookies: []*http.Cookie{session}})
+	}
+	// after follows the redirect with the status message's cookie.
+	after := func(resp *http.Response) string {
+		t.Helper()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/why/"+f.recID {
+			t.Fatalf("status %d, Location %q: %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
+		}
+		flash := cookieNamed(resp, whyFlashCookie)
+		if flash == nil || !flash.HttpOnly || flash.SameSite != http.SameSiteStrictMode || flash.Path != "/why/"+f.recID {
+			t.Fatalf("status message cookie %+v", flash)
+		}
+		return f.page(t, session, flash)
+	}
+
+	// Don't use this.
+	page := after(post("/controls", url.Values{"action": {"set"}, "kind": {"signals"}, "target": {signal}}))
+	controls, err := f.s.store.Controls(ctx, f.alice)
+	if err != nil || !controls.SuppressedSignal(signal) {
+		t.Fatalf("the signal is not suppressed in the store: %v", err)
+	}
+	for _, want := range []string{"We will not use your ", "for recommendations any more.", ">Undo</button>", "Use it again", "Not used for recommendations: your ", "You asked us not to use this any more.", "<title>Done: We will not use"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("after don't use this, the page lacks %q", want)
+		}
+	}
+	history, _, err := f.s.store.ControlHistory(ctx, f.alice, 0, 10)
+	if err != nil || len(history) != 1 || history[0].ActorRole != "customer" || history[0].Action != "set" {
+		t.Fatalf("control history %+v, %v", history, err)
+	}
+	// The next answer obeys it, and says so.
+	next := f.recommend(t, "alice")
+	for _, it := range next.GetItems() {
+		for _, c := range it.GetContributions() {
+			if c.GetSignalId() == signal {
+				t.Fatal("the next answer still uses the suppressed signal")
+			}
+		}
+	}
+	// The status message shows once.
+	if again := f.page(t, session); strings.Contains(again, "We will not use your ") {
+		t.Error("the status message shows again on reload")
+	}
+
+	// Undo.
+	page = after(post("/controls", url.Values{"action": {"remove"}, "kind": {"signals"}, "target": {signal}}))
+	if controls, _ := f.s.store.Controls(ctx, f.alice); controls.SuppressedSignal(signal) {
+		t.Fatal("undo left the signal suppressed")
+	}
+	if !strings.Contains(page, "We will use your ") {
+		t.Error("after undo, the page does not say so")
+	}
+
+	// Not interested in an item, then a category.
+	item := f.answer.GetItems()[0].GetItemId()
+	page = after(post("/controls", url.Values{"action": {"set"}, "kind": {"items"}, "target": {item}}))
+	if controls, _ := f.s.store.Controls(ctx, f.alice); !controls.NotInterestedItem(item) {
+		t.Fatal("the item control is not in the store")
+	}
+	if !strings.Contains(page, "We will not suggest Item &lt;") || !strings.Contains(page, "Show this item again") {
+		t.Error("after not interested in an item, the page does not say so")
+	}
+	page = after(post("/controls", url.Values{"action": {"set"}, "kind": {"categories"}, "target": {"cat-1"}}))
+	if controls, _ := f.s.store.Controls(ctx, f.alice); !controls.NotInterestedCategory("cat-1") {
+		t.Fatal("the category control is not in the store")
+	}
+	if !strings.Contains(page, "We will not suggest anything in cat-1 any more.") || !strings.Contains(page, "Not interested: everything in cat-1") {
+		t.Error("after not interested in a category, the page does not say so")
+	}
+
+	// Mistakes change nothing and say what was wrong.
+	for _, c := range []struct {
+		form   url.Values
+		status int
+		says   string
+	}{
+		{url.Values{"action": {"set"}, "kind": {"colours"}, "target": {"red"}}, 400, "unknown kind"},
+		{url.Values{"action": {"toggle"}, "kind": {"items"}, "target": {item}}, 400, "must be set or remove"},
+		{url.Values{"action": {"set"}, "kind": {"signals"}, "target": {"sig_nope"}}, 400, "not a signal id"},
+		{url.Values{"action": {"set"}, "kind": {"signals"}, "target": {features.NewID("sig_")}}, 404, "We no longer hold that"},
+	} {
+		resp := post("/controls", c.form)
+		if page := body(t, resp); resp.StatusCode != c.status || !strings.Contains(page, c.says) || !strings.Contains(page, `href="/why/`+f.recID+`"`) {
+			t.Errorf("%v: status %d, want %d saying %q with a way back:\n%s", c.form, resp.StatusCode, c.status, c.says, page)
+		}
+	}
+	if history, total, _ := f.s.store.ControlHistory(ctx, f.alice, 0, 100); total != 4 {
+		t.Fatalf("%d control changes recorded, want 4: %+v", total, history)
+	}
+}
+
+func TestWhyStopPersonalising(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	ctx := context.Background()
+	session := f.open(t, f.token)
+	token := formToken(t, f.page(t, session))
+	resp := f.do(t, whyRequest{method: "POST", path: "/why/" + f.recID + "/consent", form: url.Values{"csrf": {token}, "action": {"revoke"}}, cookies: []*http.Cookie{session}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: status %d: %s", resp.StatusCode, body(t, resp))
+	}
+	state, err := f.s.store.Consent(ctx, f.alice)
+	if err != nil || state.Granted(consent.Personalization) || state.Decisions[consent.Personalization].Status != consent.StatusWithdrawn {
+		t.Fatalf("consent after revoking: %+v, %v", state.Decisions[consent.Personalization], err)
+	}
+	ledger, _, err := f.s.store.Ledger(ctx, f.alice, 0, 10)
+	if err != nil || len(ledger) != 2 {
+		t.Fatalf("ledger %+v, %v", ledger, err)
+	}
+	if e := ledger[1]; e.Purpose != "personalization" || e.Granted || e.Method != "ui" || e.ActorRole != "customer" || e.NoticeVersion != "v1" {
+		t.Fatalf("the revocation is recorded as %+v", e)
+	}
+	if f.recommend(t, "alice").GetPersonalized() {
+		t.Fatal("the next answer is still personalised")
+	}
+	page := f.page(t, session, cookieNamed(resp, whyFlashCookie))
+	for _, want := range []string{"We have stopped personalising your recommendations", "Personalise my recommendations again", "You have not consented to personalised recommendations any more"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("after revoking, the page lacks %q", want)
+		}
+	}
+	// Start again.
+	resp = f.do(t, whyRequest{method: "POST", path: "/why/" + f.recID + "/consent", form: url.Values{"csrf": {token}, "action": {"grant"}}, cookies: []*http.Cookie{session}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("grant: status %d", resp.StatusCode)
+	}
+	if state, _ := f.s.store.Consent(ctx, f.alice); !state.Granted(consent.Personalization) {
+		t.Fatal("start again did not grant consent")
+	}
+}
+
+// TestWhyStatusMessageCannotBeForged: the status message's cookie is sealed
+// and bound to its page.
+func TestWhyStatusMessageCannotBeForged(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	session := f.open(t, f.token)
+	unsealed := base64.RawURLEncoding.EncodeToString([]byte(`{"a":"revoke"}`))
+	for _, v := range []string{"", "garbage", unsealed} {
+		page := f.page(t, session, &http.Cookie{Name: whyFlashCookie, Value: v})
+		if strings.Contains(page, "We have stopped") || strings.Contains(page, "status-shown") {
+			t.Fatalf("a forged status message %q is shown", v)
+		}
+	}
+}
+
+// TestWhyPageWithoutPersonalData: an answer made without personal data
+// says so, cites nothing, offers no signal controls, and offers consent
+// with the purpose's description.
+func TestWhyPageWithoutPersonalData(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	rec := f.recommend(t, "bob")
+	if rec.GetPersonalized() || len(rec.GetItems()) == 0 {
+		t.Fatalf("bob's answer: %v", rec)
+	}
+	token, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 5*time.Minute)
+	f.recID = rec.GetRecommendationId()
+	page := f.page(t, f.open(t, token))
+	for _, want := range []string{
+		"They are not based on your personal data.", "Not based on your personal data, because you have not consented to personalised recommendations.",
+		"Not interested in this item", "You have not consented to personalised recommendations, so we do not use your personal data for it.",
+		consent.Personalization.Info().Description, ">Personalise my recommendations</button>", "We left nothing out of these suggestions",
+		"in about 5 minutes",
+	} {
+		if !strings.Contains(html.UnescapeString(page), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	for _, not := range []string{"Don't use this", "Because you", "Show 1 more", "Stop personalising"} {
+		if strings.Contains(page, not) {
+			t.Errorf("the page says %q", not)
+		}
+	}
+	// A popular item's one reason is its headline, shown once per item.
+	headline := rec.GetItems()[0].GetExplanation().GetHeadline()
+	items := 0
+	for _, it := range rec.GetItems() {
+		if it.GetExplanation().GetHeadline() == headline {
+			items++
+		}
+	}
+	if n := strings.Count(html.UnescapeString(page), headline); n != items {
+		t.Errorf("the headline %q is shown %d times for %d items", headline, n, items)
+	}
+	checkPageStructure(t, page)
+}
