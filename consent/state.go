@@ -17,10 +17,11 @@ const (
 	MethodAPI                // a system recorded the choice on the customer's behalf
 	MethodGPC                // a Global Privacy Control signal (Sec-GPC: 1)
 	MethodImport             // imported, e.g. from a TCF consent string
+	MethodObjection          // the customer objected to profiling (GDPR article 21)
 	numMethods
 )
 
-var methodNames = [numMethods]string{"", "ui", "api", "gpc", "import"}
+var methodNames = [numMethods]string{"", "ui", "api", "gpc", "import", "objection"}
 
 // String returns the method's API name.
 func (m Method) String() string {
@@ -40,7 +41,7 @@ func ParseMethod(field, name string) (Method, error) {
 			return i, nil
 		}
 	}
-	return 0, invalidf(field, "unknown method %q (known: ui, api, gpc, import)", name)
+	return 0, invalidf(field, "unknown method %q (known: ui, api, gpc, import, objection)", name)
 }
 
 // Status is a purpose's consent status, after the W3C DPV consent statuses.
@@ -164,7 +165,7 @@ func (c *Change) Validate() error {
 		return invalidf("notice_version", "must be at most %d printable characters", MaxNoticeVersionLen)
 	}
 	if c.Method == MethodUnspecified || c.Method >= numMethods {
-		return invalidf("method", "required: one of ui, api, gpc, import")
+		return invalidf("method", "required: one of ui, api, gpc, import, objection")
 	}
 	if c.At.IsZero() {
 		return invalidf("at", "the time of the change is required")

@@ -134,3 +134,50 @@ func (s *Store) DeleteFor(ctx context.Context, p features.Pseudonym, purposes co
 	}
 	return n, nil
 }
+
+// DeleteAll deletes the given stored answers of a customer and their index
+// entries (erasure); answers already gone are skipped.
+func (s *Store) DeleteAll(ctx context.Context, p features.Pseudonym, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	index := s.keys.Customer(p).Recommendations
+	members := make([]any, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i, id := range ids {
+			pipe.Del(ctx, s.keys.Recommendation(id))
+			members[i] = id
+		}
+		pipe.ZRem(ctx, index, members...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("explain.DeleteAll: %w", err)
+	}
+	return nil
+}
+
+// Each calls fn with every answer of the customer still retained, newest
+// first (export).
+func (s *Store) Each(ctx context.Context, p features.Pseudonym, now time.Time, fn func(*Answer) error) error {
+	ids, err := s.rdb.ZRevRange(ctx, s.keys.Customer(p).Recommendations, 0, -1).Result()
+	if err != nil {
+		return fmt.Errorf("explain.Each: %w", err)
+	}
+	for _, id := range ids {
+		owner, a, err := s.Get(ctx, id, now)
+		if errors.Is(err, features.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if owner != p {
+			continue
+		}
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}

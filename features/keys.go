@@ -32,6 +32,9 @@ type CustomerKeys struct {
 	Controls string
 	// ControlLog: list of sealed control changes, oldest first.
 	ControlLog string
+	// Reviews: set of the customer's review case ids (the cases live under
+	// global keys, so the privacy officer can work one queue).
+	Reviews string
 	// Recommendations: sorted set, recommendation id -> expiry (unix ms,
 	// rounded up to a day), the index of the customer's stored explanations
 	// (held under global keys).
@@ -63,13 +66,14 @@ func (k Keyspace) Customer(p Pseudonym) CustomerKeys {
 		Signals:         tag + "signals",
 		Controls:        tag + "controls",
 		ControlLog:      tag + "controls_log",
+		Reviews:         tag + "reviews",
 		Recommendations: tag + "recs",
 	}
 }
 
 // All lists every key of the customer.
 func (c CustomerKeys) All() []string {
-	return []string{c.Consent, c.Ledger, c.Signals, c.Controls, c.ControlLog, c.Recommendations}
+	return []string{c.Consent, c.Ledger, c.Signals, c.Controls, c.ControlLog, c.Reviews, c.Recommendations}
 }
 
 // customerSignalsPattern matches every customer's signals key (for SCAN).
@@ -87,6 +91,16 @@ func (k Keyspace) pseudonymFromKey(key string) (Pseudonym, bool) {
 
 // Recommendation is the global key of one stored recommendation.
 func (k Keyspace) Recommendation(id string) string { return k.ns + ":rec:" + id }
+
+// ReviewCase is the global key of one review case.
+func (k Keyspace) ReviewCase(id string) string { return k.ns + ":review:" + id }
+
+// ReviewQueue is the global sorted set of case ids with a status, scored by
+// creation time (unix ms).
+func (k Keyspace) ReviewQueue(status string) string { return k.ns + ":{reviews}:" + status }
+
+// ErasureReceipts is the global list of erasure receipts (no personal data).
+func (k Keyspace) ErasureReceipts() string { return k.ns + ":{erasures}:receipts" }
 
 // catalogKeys share the {catalog} hash tag so that a catalogue change is one
 // transaction.

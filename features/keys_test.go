@@ -76,10 +76,10 @@ func TestCustomerKeys(t *testing.T) {
 	a, b := pz.Pseudonym("customer-1"), pz.Pseudonym("customer-2")
 	keysA, keysB := ks.Customer(a), ks.Customer(b)
 	all := keysA.All()
-	if len(all) != 6 {
-		t.Fatalf("All() = %v, want 6 keys", all)
+	if len(all) != 7 {
+		t.Fatalf("All() = %v, want 7 keys", all)
 	}
-	for _, k := range []string{keysA.Consent, keysA.Ledger, keysA.Signals, keysA.Controls, keysA.ControlLog, keysA.Recommendations} {
+	for _, k := range []string{keysA.Consent, keysA.Ledger, keysA.Signals, keysA.Controls, keysA.ControlLog, keysA.Reviews, keysA.Recommendations} {
 		if !strings.Contains(strings.Join(all, "\n"), k) {
 			t.Errorf("All() misses %s", k)
 		}

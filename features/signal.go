@@ -192,9 +192,9 @@ func (r *Retention) Set(t consent.SignalType, d time.Duration) error {
 // For returns the retention of type t.
 func (r *Retention) For(t consent.SignalType) time.Duration { return r.periods[t] }
 
-// expiry is when a signal's retention ends under the current settings: the
+// Expiry is when a signal's retention ends under the current settings: the
 // sooner of what was stored and what applies now.
-func (r *Retention) expiry(s *Signal) time.Time {
+func (r *Retention) Expiry(s *Signal) time.Time {
 	now := s.OccurredAt.Add(r.For(s.Type))
 	if s.ExpiresAt.Before(now) {
 		return s.ExpiresAt

@@ -110,7 +110,7 @@ func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
 				}
 				var expired []string
 				for j := range signals {
-					if !s.retention.expiry(&signals[j]).After(now) {
+					if !s.retention.Expiry(&signals[j]).After(now) {
 						expired = append(expired, signals[j].ID)
 					}
 				}

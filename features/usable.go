@@ -149,7 +149,7 @@ func usableFor(v *CustomerView, purpose consent.Purpose, now time.Time, retentio
 
 func excluded(v *CustomerView, sig *Signal, purpose consent.Purpose, now time.Time, retention *Retention) Reason {
 	switch {
-	case !retention.expiry(sig).After(now):
+	case !retention.Expiry(sig).After(now):
 		return ReasonExpired
 	case v.Controls.SuppressedSignal(sig.ID):
 		return ReasonSuppressed
