@@ -13,7 +13,11 @@ import "slices"
 // explanations and policy) but changes nothing; the admin manages the
 // catalogue; a customer, with a customer token, reads and changes their own
 // consents, controls and explanations, and nobody else's (enforced by the
-// auth interceptor and, for stored recommendations, by their handler).
+// auth interceptor and, for stored recommendations, by their handler). The
+// customer's rights (export, correction, erasure, objection, human review)
+// are exercised by the customer or by the storefront on their behalf;
+// erasure is not the support chat's to start, and the privacy officer works
+// the review queue and reads erasure receipts, which name no one.
 var access = map[string][]Role{
 	"/candor.v1.ConsentService/GetConsents":        {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
 	"/candor.v1.ConsentService/UpdateConsents":     {RoleStorefront, RoleSupportAgent, RoleCustomer},
@@ -39,6 +43,20 @@ var access = map[string][]Role{
 
 	"/candor.v1.RecommendationService/GetRecommendations": {RoleStorefront, RoleSupportAgent},
 	"/candor.v1.RecommendationService/GetRecommendation":  {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
+
+	"/candor.v1.RightsService/ExportCustomerData":  {RoleStorefront, RolePrivacyOfficer, RoleCustomer},
+	"/candor.v1.RightsService/EraseCustomer":       {RoleStorefront, RoleCustomer},
+	"/candor.v1.RightsService/ListErasureReceipts": {RolePrivacyOfficer},
+	"/candor.v1.RightsService/DeleteSignal":        {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.RightsService/CorrectSignal":       {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.RightsService/ObjectToProfiling":   {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.RightsService/ImportTcfConsent":    {RoleStorefront},
+
+	"/candor.v1.ReviewService/CreateReview":        {RoleStorefront, RoleSupportAgent, RoleCustomer},
+	"/candor.v1.ReviewService/ListCustomerReviews": {RoleStorefront, RoleSupportAgent, RolePrivacyOfficer, RoleCustomer},
+	"/candor.v1.ReviewService/ListReviews":         {RolePrivacyOfficer},
+	"/candor.v1.ReviewService/GetReview":           {RolePrivacyOfficer},
+	"/candor.v1.ReviewService/UpdateReview":        {RolePrivacyOfficer},
 }
 
 // surfaceAccess narrows GetRecommendations: which surfaces each role may ask

@@ -201,7 +201,9 @@ func (a *authenticator) authUnary(ctx context.Context, req any, info *grpc.Unary
 	return handler(context.WithValue(ctx, principalKey{}, who), req)
 }
 
-// authStream guards streaming methods (reflection is the only one today).
+// authStream guards streaming methods as authUnary guards unary ones: the
+// caller's role, and a customer token's customer checked against the
+// request once it is received.
 func (a *authenticator) authStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if publicMethod(info.FullMethod) {
 		return handler(srv, ss)
@@ -213,7 +215,33 @@ func (a *authenticator) authStream(srv any, ss grpc.ServerStream, info *grpc.Str
 	if !allowed(info.FullMethod, who.role) {
 		return status.Errorf(codes.PermissionDenied, "role %s may not call %s", who.role, shortMethod(info.FullMethod))
 	}
-	return handler(srv, ss)
+	ctx := context.WithValue(ss.Context(), principalKey{}, who)
+	return handler(srv, &checkedStream{ServerStream: ss, ctx: ctx, check: func(_ context.Context, m any) error {
+		if r, ok := m.(customerRequest); ok && who.role == RoleCustomer && a.pseudonyms.Pseudonym(r.GetCustomerId()) != who.customer {
+			return errOtherCustomer
+		}
+		return nil
+	}})
+}
+
+// checkedStream gives a stream a context and runs check on every message
+// received, before the handler sees it.
+type checkedStream struct {
+	grpc.ServerStream
+	ctx   context.Context
+	check func(ctx context.Context, m any) error
+}
+
+func (c *checkedStream) Context() context.Context { return c.ctx }
+
+func (c *checkedStream) RecvMsg(m any) error {
+	if err := c.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if c.check == nil {
+		return nil
+	}
+	return c.check(c.ctx, m)
 }
 
 func (a *authenticator) authenticate(ctx context.Context) (principal, error) {

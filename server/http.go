@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -61,6 +62,18 @@ func validUTF8(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// longExport lets an export take longer than the server's write timeout
+// (the gRPC call keeps its own bound, streamTimeout).
+func longExport(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/export") {
+			_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(streamTimeout))
+		}
+		return next(c)
+	}
+}
+
 // newGateway returns the REST gateway, dialled to the gRPC server through the
 // in-process listener.
 func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
@@ -71,16 +84,20 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: gateway connection: %w", err)
 	}
+	// HTTPBodyMarshaler passes google.api.HttpBody answers (the export)
+	// through as they are.
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
-		runtime.WithMarshalerOption(prettyJSON, &runtime.JSONPb{
+		}}),
+		runtime.WithMarshalerOption(prettyJSON, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Multiline: true, Indent: "  "},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		candorv1.RegisterConsentServiceHandler,
@@ -90,6 +107,8 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 		candorv1.RegisterRecommendationServiceHandler,
 		candorv1.RegisterControlServiceHandler,
 		candorv1.RegisterAccessServiceHandler,
+		candorv1.RegisterRightsServiceHandler,
+		candorv1.RegisterReviewServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			_ = conn.Close()
@@ -97,6 +116,25 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 		}
 	}
 	return mux, func() { _ = conn.Close() }, nil
+}
+
+// incomingHeader forwards the Global Privacy Control header besides what
+// the gateway forwards by default (Authorization among it).
+func incomingHeader(key string) (string, bool) {
+	if http.CanonicalHeaderKey(key) == "Sec-Gpc" {
+		return gpcHeader, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// outgoingHeader turns the export's content-disposition metadata into the
+// header that makes a browser save the document; other metadata keeps the
+// gateway's Grpc-Metadata- prefix.
+func outgoingHeader(key string) (string, bool) {
+	if key == "content-disposition" {
+		return "Content-Disposition", true
+	}
+	return runtime.MetadataHeaderPrefix + key, true
 }
 
 // errorHandler answers as grpc-gateway does ({"code", "message",
@@ -127,7 +165,7 @@ func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "no-referrer",
 	}))
-	e.Any("/v1/*", echo.WrapHandler(gateway), validUTF8, pretty)
+	e.Any("/v1/*", echo.WrapHandler(gateway), validUTF8, pretty, longExport)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))

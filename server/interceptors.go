@@ -50,21 +50,35 @@ func observeUnary(log *slog.Logger, m *metrics) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		code := status.Code(err)
-		elapsed := time.Since(start)
-		label := methodLabel(info.FullMethod)
-		m.requests.WithLabelValues(label, code.String()).Inc()
-		m.duration.WithLabelValues(label).Observe(elapsed.Seconds())
-		if !publicMethod(info.FullMethod) {
-			level := slog.LevelInfo
-			if code == codes.Internal || code == codes.Unknown {
-				level = slog.LevelError
-			}
-			log.Log(ctx, level, "call", "method", label, "code", code.String(),
-				"duration_ms", float64(elapsed.Microseconds())/1000)
-		}
+		m.observe(ctx, log, info.FullMethod, start, err)
 		return resp, err
 	}
+}
+
+// observeStream does the same for streaming calls.
+func observeStream(log *slog.Logger, m *metrics) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		err := handler(srv, ss)
+		m.observe(ss.Context(), log, info.FullMethod, start, err)
+		return err
+	}
+}
+
+func (m *metrics) observe(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
+	code := status.Code(err)
+	elapsed := time.Since(start)
+	label := methodLabel(method)
+	m.requests.WithLabelValues(label, code.String()).Inc()
+	m.duration.WithLabelValues(label).Observe(elapsed.Seconds())
+	if publicMethod(method) {
+		return
+	}
+	level := slog.LevelInfo
+	if code == codes.Internal || code == codes.Unknown {
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, "call", "method", label, "code", code.String(), "duration_ms", float64(elapsed.Microseconds())/1000)
 }
 
 // recoverUnary turns a panic into Internal and logs the stack, not the request.
@@ -86,5 +100,31 @@ func deadlineUnary(max time.Duration) grpc.UnaryServerInterceptor {
 		ctx, cancel := context.WithTimeout(ctx, max)
 		defer cancel()
 		return handler(ctx, req)
+	}
+}
+
+// recoverStream turns a panic in a streaming handler into Internal.
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ss.Context(), "panic", "method", methodLabel(info.FullMethod), "panic", r, "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
+
+// streamTimeout bounds a streaming call (an export of a very long history
+// takes seconds; this is the backstop).
+const streamTimeout = 10 * time.Minute
+
+// deadlineStream bounds every streaming call's time on the server.
+func deadlineStream(max time.Duration) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithTimeout(ss.Context(), max)
+		defer cancel()
+		return handler(srv, &checkedStream{ServerStream: ss, ctx: ctx})
 	}
 }

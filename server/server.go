@@ -37,6 +37,7 @@ type app struct {
 	catalog      *features.Catalog
 	policies     *consent.PolicyStore
 	explanations *explain.Store
+	reviews      *explain.Reviews
 	models       *engine.Holder
 	trainer      *engine.Trainer
 	alsModels    *engine.ALSStore
@@ -117,6 +118,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 		catalog:      catalog,
 		policies:     policies,
 		explanations: explain.NewStore(rdb, keys, codec),
+		reviews:      explain.NewReviews(rdb, keys, codec),
 		models:       models,
 		alsModels:    engine.NewALSStore(rdb, cfg.Namespace),
 		trainer: &engine.Trainer{
@@ -129,8 +131,8 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 	s := &Server{app: a, registry: o.Registry, health: health.NewServer(), tokens: auth.tokens}
 	m := newMetrics(o.Registry)
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverUnary(a.log), observeUnary(a.log, m), auth.authUnary, deadlineUnary(cfg.RequestTimeout)),
-		grpc.ChainStreamInterceptor(auth.authStream),
+		grpc.ChainUnaryInterceptor(recoverUnary(a.log), observeUnary(a.log, m), auth.authUnary, a.gpcUnary, deadlineUnary(cfg.RequestTimeout)),
+		grpc.ChainStreamInterceptor(recoverStream(a.log), observeStream(a.log, m), auth.authStream, a.gpcStream, deadlineStream(streamTimeout)),
 	)
 	candorv1.RegisterConsentServiceServer(s.grpc, &consentService{app: a})
 	candorv1.RegisterSignalServiceServer(s.grpc, &signalService{app: a})
@@ -139,6 +141,8 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 	candorv1.RegisterRecommendationServiceServer(s.grpc, &recommendationService{app: a})
 	candorv1.RegisterControlServiceServer(s.grpc, &controlService{app: a})
 	candorv1.RegisterAccessServiceServer(s.grpc, &accessService{app: a, tokens: auth.tokens})
+	candorv1.RegisterRightsServiceServer(s.grpc, &rightsService{app: a})
+	candorv1.RegisterReviewServiceServer(s.grpc, &reviewService{app: a})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)

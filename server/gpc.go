@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features"
+)
+
+// The Global Privacy Control: a browser sends "Sec-GPC: 1" to ask that its
+// user's data not be sold or shared. candor honours it on every call about
+// a customer made by the customer (a customer token, the /why and /privacy
+// pages) or by the storefront or support chat relaying the browser's header:
+// the purposes in consent.GPCPurposes are recorded as refused or withdrawn,
+// with method "gpc", before the call is served. A purpose already refused or
+// withdrawn is left alone, so the ledger gets one entry per opt-out, not one
+// per request.
+
+// gpcRoles are the callers whose requests may carry a customer's browser
+// header.
+var gpcRoles = map[Role]bool{RoleCustomer: true, RoleStorefront: true, RoleSupportAgent: true}
+
+// gpcUnary applies a GPC signal carried by the request (after auth).
+func (a *app) gpcUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := a.gpcFor(ctx, req); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+// gpcStream does the same for streaming calls (the export).
+func (a *app) gpcStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return handler(srv, &checkedStream{ServerStream: ss, ctx: ss.Context(), check: a.gpcFor})
+}
+
+// gpcFor records the opt-out when the call is about one customer, made by a
+// role that relays the customer's browser, and carries "Sec-GPC: 1".
+func (a *app) gpcFor(ctx context.Context, req any) error {
+	r, ok := req.(customerRequest)
+	if !ok {
+		return nil
+	}
+	role, _ := RoleFrom(ctx)
+	md, _ := metadata.FromIncomingContext(ctx)
+	if !gpcRoles[role] || !gpcSet(md.Get(gpcHeader)) || checkCustomerID(r.GetCustomerId()) != nil {
+		return nil
+	}
+	if err := a.applyGPC(ctx, a.pseudonyms.Pseudonym(r.GetCustomerId()), role); err != nil {
+		return a.status(ctx, "GPC", err)
+	}
+	return nil
+}
+
+// gpcHeader is the Sec-GPC header as gRPC metadata (the REST gateway
+// forwards it under this name).
+const gpcHeader = "sec-gpc"
+
+func gpcSet(values []string) bool {
+	for _, v := range values {
+		if v == "1" {
+			return true
+		}
+	}
+	return false
+}
+
+// applyGPC records the opt-out for the GPC purposes still given or never
+// asked.
+func (a *app) applyGPC(ctx context.Context, p features.Pseudonym, role Role) error {
+	state, err := a.store.Consent(ctx, p)
+	if err != nil {
+		return err
+	}
+	var choices []consent.Choice
+	for _, purpose := range consent.GPCPurposes.Purposes() {
+		if st := state.Decisions[purpose].Status; st == consent.StatusGiven || st == consent.StatusUnknown {
+			choices = append(choices, consent.Choice{Purpose: purpose})
+		}
+	}
+	if len(choices) == 0 {
+		return nil
+	}
+	_, err = a.store.ApplyConsent(ctx, p, consent.Change{
+		Choices: choices, NoticeVersion: "global-privacy-control", Method: consent.MethodGPC, ActorRole: string(role), At: a.now(),
+	})
+	return err
+}

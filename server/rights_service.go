@@ -1,0 +1,212 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features"
+	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+)
+
+type rightsService struct {
+	candorv1.UnimplementedRightsServiceServer
+	*app
+}
+
+func (s *rightsService) EraseCustomer(ctx context.Context, req *candorv1.EraseCustomerRequest) (*candorv1.EraseCustomerResponse, error) {
+	if err := checkCustomerID(req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	receipt, err := s.erase(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()))
+	if err != nil {
+		return nil, s.status(ctx, "EraseCustomer", err)
+	}
+	return &candorv1.EraseCustomerResponse{Receipt: s.receiptToProto(receipt)}, nil
+}
+
+// erase deletes everything held about a customer: first the records under
+// global keys (found through the customer's indexes), then every key of the
+// customer's slot in one transaction, so that an interrupted erasure can be
+// run again. The receipt names no one.
+func (a *app) erase(ctx context.Context, p features.Pseudonym) (features.Receipt, error) {
+	held, err := a.store.Held(ctx, p)
+	if err != nil {
+		return features.Receipt{}, err
+	}
+	if err := a.explanations.DeleteAll(ctx, p, held.RecommendationIDs); err != nil {
+		return features.Receipt{}, err
+	}
+	if err := a.reviews.DeleteAll(ctx, p, held.ReviewIDs); err != nil {
+		return features.Receipt{}, err
+	}
+	if err := a.store.EraseCustomerKeys(ctx, p); err != nil {
+		return features.Receipt{}, err
+	}
+	now := a.now().UTC()
+	r := features.Receipt{
+		ID:       features.NewID("erasure_"),
+		ErasedAt: now,
+		Counts: map[string]int64{
+			"signals":           held.Signals,
+			"consent_decisions": held.ConsentDecision,
+			"ledger_entries":    held.LedgerEntries,
+			"controls":          held.Controls,
+			"control_changes":   held.ControlChanges,
+			"recommendations":   int64(len(held.RecommendationIDs)),
+			"review_cases":      int64(len(held.ReviewIDs)),
+		},
+	}
+	// Every server rebuilds its co-occurrence model from the store within
+	// a refresh interval; the ALS model is replaced by the next `candor
+	// train`, and servers refuse it once older than the maximum model age.
+	r.ReflectedAtMostUntil = now.Add(a.cfg.ModelRefresh)
+	models := a.models.Models()
+	if models.Cooc != nil {
+		r.ModelTrainedAt = models.Cooc.BuiltAt
+	}
+	if m := models.ALS; m != nil {
+		r.ModelTrainedAt = m.Info.TrainedAt
+		r.ReflectedAtMostUntil = maxTime(r.ReflectedAtMostUntil, m.Info.TrainedAt.Add(a.cfg.ModelMaxAge))
+	}
+	if err := a.store.SaveReceipt(ctx, r); err != nil {
+		return features.Receipt{}, err
+	}
+	return r, nil
+}
+
+func (a *app) receiptToProto(r features.Receipt) *candorv1.ErasureReceipt {
+	out := &candorv1.ErasureReceipt{ReceiptId: r.ID, ErasedAt: timestamppb.New(r.ErasedAt), Counts: r.Counts}
+	if !r.ModelTrainedAt.IsZero() {
+		out.ModelTrainedAt = timestamppb.New(r.ModelTrainedAt)
+	}
+	out.ReflectedAtMostUntil = timestamppb.New(r.ReflectedAtMostUntil)
+	out.ModelPending = a.modelPending(r)
+	return out
+}
+
+// modelPending reports whether a model this server uses was trained before
+// the erasure, so may still reflect the erased customer.
+func (a *app) modelPending(r features.Receipt) bool {
+	models := a.models.Models()
+	if m := models.ALS; m != nil && !m.Info.TrainedAt.After(r.ErasedAt) {
+		return true
+	}
+	return models.Cooc != nil && !models.Cooc.BuiltAt.After(r.ErasedAt)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (s *rightsService) ListErasureReceipts(ctx context.Context, req *candorv1.ListErasureReceiptsRequest) (*candorv1.ListErasureReceiptsResponse, error) {
+	offset, size, err := pageOf(req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	receipts, total, err := s.store.Receipts(ctx, offset, size)
+	if err != nil {
+		return nil, s.status(ctx, "ListErasureReceipts", err)
+	}
+	out := &candorv1.ListErasureReceiptsResponse{}
+	now := s.now()
+	for _, r := range receipts {
+		pr := s.receiptToProto(r)
+		out.Receipts = append(out.Receipts, pr)
+		if pr.GetModelPending() {
+			out.LongestPendingSeconds = max(out.LongestPendingSeconds, int64(now.Sub(r.ErasedAt)/time.Second))
+		}
+	}
+	if next := offset + int64(len(receipts)); next < total {
+		out.NextPageToken = encodePageToken(next)
+	}
+	return out, nil
+}
+
+func (s *rightsService) DeleteSignal(ctx context.Context, req *candorv1.DeleteSignalRequest) (*candorv1.DeleteSignalResponse, error) {
+	if err := checkCustomerID(req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	role, _ := RoleFrom(ctx)
+	deleted, err := s.store.DeleteSignal(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetSignalId(), string(role), s.now())
+	if err != nil {
+		return nil, s.status(ctx, "DeleteSignal", err)
+	}
+	return &candorv1.DeleteSignalResponse{Deleted: deleted}, nil
+}
+
+func (s *rightsService) CorrectSignal(ctx context.Context, req *candorv1.CorrectSignalRequest) (*candorv1.CorrectSignalResponse, error) {
+	if err := checkCustomerID(req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	var c features.Correction
+	if item := req.GetItemId(); item != "" {
+		c.ItemID = &item
+	}
+	if req.GetOccurredAt() != nil {
+		if err := req.GetOccurredAt().CheckValid(); err != nil {
+			return nil, invalid("occurred_at: %v", err)
+		}
+		at := req.GetOccurredAt().AsTime()
+		c.OccurredAt = &at
+	}
+	role, _ := RoleFrom(ctx)
+	sig, err := s.store.CorrectSignal(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetSignalId(), c, string(role), s.now())
+	if err != nil {
+		return nil, s.status(ctx, "CorrectSignal", err)
+	}
+	return &candorv1.CorrectSignalResponse{
+		SignalId: sig.ID, Type: sig.Type.String(), ItemId: sig.ItemID, OccurredAt: timestamppb.New(sig.OccurredAt),
+		Purposes: sig.Purposes.Names(), ExpiresAt: timestamppb.New(sig.ExpiresAt),
+	}, nil
+}
+
+func (s *rightsService) ObjectToProfiling(ctx context.Context, req *candorv1.ObjectToProfilingRequest) (*candorv1.ObjectToProfilingResponse, error) {
+	if err := checkCustomerID(req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	role, _ := RoleFrom(ctx)
+	change := consent.Change{
+		Choices:       []consent.Choice{{Purpose: consent.Personalization}, {Purpose: consent.MarketingEmail}},
+		NoticeVersion: req.GetNoticeVersion(), Method: consent.MethodObjection, ActorRole: string(role), At: s.now(),
+	}
+	res, err := s.store.ApplyConsent(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), change)
+	if err != nil {
+		return nil, s.status(ctx, "ObjectToProfiling", err)
+	}
+	out := &candorv1.ObjectToProfilingResponse{Consents: consentStates(&res.State)}
+	for i := range res.Recorded {
+		out.Recorded = append(out.Recorded, ledgerEntry(&res.Recorded[i]))
+	}
+	return out, nil
+}
+
+func (s *rightsService) ImportTcfConsent(ctx context.Context, req *candorv1.ImportTcfConsentRequest) (*candorv1.ImportTcfConsentResponse, error) {
+	if err := checkCustomerID(req.GetCustomerId()); err != nil {
+		return nil, err
+	}
+	choices, granted, notice, err := consent.TCFChoices(req.GetTcString())
+	if err != nil {
+		return nil, s.status(ctx, "ImportTcfConsent", err)
+	}
+	role, _ := RoleFrom(ctx)
+	res, err := s.store.ApplyConsent(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), consent.Change{
+		Choices: choices, NoticeVersion: notice, Method: consent.MethodImport, ActorRole: string(role), At: s.now(),
+	})
+	if err != nil {
+		return nil, s.status(ctx, "ImportTcfConsent", err)
+	}
+	out := &candorv1.ImportTcfConsentResponse{Consents: consentStates(&res.State)}
+	for i := range res.Recorded {
+		out.Recorded = append(out.Recorded, ledgerEntry(&res.Recorded[i]))
+	}
+	for _, id := range granted {
+		out.TcfPurposesGranted = append(out.TcfPurposesGranted, int32(id))
+	}
+	return out, nil
+}
