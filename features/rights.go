@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -122,7 +123,7 @@ func (s *Store) Receipts(ctx context.Context, offset, limit int64) ([]Receipt, i
 func (s *Store) EachSignal(ctx context.Context, p Pseudonym, fn func(Signal) error) error {
 	key := s.keys.Customer(p).Signals
 	var cursor uint64
-	seen := map[string]bool{} // HSCAN may return a field twice during a rehash
+	seen := newIDSet("sig_") // HSCAN may return a field twice during a rehash
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -132,10 +133,9 @@ func (s *Store) EachSignal(ctx context.Context, p Pseudonym, fn func(Signal) err
 			return fmt.Errorf("features.EachSignal: %w", err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
-			if seen[kv[i]] {
+			if !seen.add(kv[i]) {
 				continue
 			}
-			seen[kv[i]] = true
 			plain, err := s.codec.Open([]byte(kv[i+1]), key, kv[i])
 			if err != nil {
 				return fmt.Errorf("features.EachSignal: %w", err)
@@ -153,6 +153,39 @@ func (s *Store) EachSignal(ctx context.Context, p Pseudonym, fn func(Signal) err
 		}
 		cursor = next
 	}
+}
+
+// idSet remembers the ids already seen in a scan. Ids NewID(prefix) made
+// are kept as their 15 random bytes, about 20 bytes an id with the map's
+// overhead, so that a scan of a very large hash does not keep every id
+// string alive; anything else is kept as it is.
+type idSet struct {
+	prefix  string
+	compact map[[15]byte]struct{}
+	other   map[string]struct{}
+}
+
+func newIDSet(prefix string) *idSet {
+	return &idSet{prefix: prefix, compact: map[[15]byte]struct{}{}, other: map[string]struct{}{}}
+}
+
+// add records id and reports whether it was new.
+func (s *idSet) add(id string) bool {
+	var b [15]byte
+	if rest, ok := strings.CutPrefix(id, s.prefix); ok && len(rest) == 24 {
+		if n, err := idEncoding.Decode(b[:], []byte(rest)); err == nil && n == len(b) {
+			if _, dup := s.compact[b]; dup {
+				return false
+			}
+			s.compact[b] = struct{}{}
+			return true
+		}
+	}
+	if _, dup := s.other[id]; dup {
+		return false
+	}
+	s.other[id] = struct{}{}
+	return true
 }
 
 // EachLedgerEntry calls fn with every ledger entry, oldest first, a page at

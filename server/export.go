@@ -110,23 +110,24 @@ func (e *exportWriter) closeList() {
 // value writes proto messages with their proto field names (as the API
 // answers) and anything else with encoding/json.
 func (e *exportWriter) value(v any) error {
-	var b []byte
-	var err error
-	if m, ok := v.(proto.Message); ok {
-		b, err = protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
-	} else {
-		b, err = json.Marshal(v)
+	m, ok := v.(proto.Message)
+	if !ok {
+		b, err := json.Marshal(v) // compact already
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		e.buf.Write(b)
+		return nil
 	}
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	// protojson output may hold spaces of its choosing; compact keeps the
 	// document stable.
-	var c bytes.Buffer
-	if err := json.Compact(&c, b); err != nil {
+	if err := json.Compact(&e.buf, b); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	e.buf.Write(c.Bytes())
 	return nil
 }
 
@@ -255,7 +256,7 @@ func (a *app) export(ctx context.Context, customerID string, w *exportWriter) er
 	w.closeList()
 
 	w.openList("recommendations")
-	if err := a.explanations.Each(ctx, p, now, func(ans *explain.Answer) error { return w.record(ans.Render()) }); err != nil {
+	if err := a.explanations.Each(ctx, p, now, func(ans *explain.Answer) error { return w.record(ans.RenderAllReasons()) }); err != nil {
 		return err
 	}
 	w.closeList()
