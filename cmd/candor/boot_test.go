@@ -24,15 +24,21 @@ import (
 
 // testServer is the real candor, booted through the same flag parsing and
 // serve function as the binary, on free loopback ports, over the test's Redis
-// (REDIS_URL in CI, the embedded server otherwise).
+// (REDIS_URL in CI, the embedded server otherwise) or a store the test gives.
 type testServer struct {
-	redis    *redistest.Redis
-	grpcAddr string
-	httpURL  string
-	keys     map[string]string // role -> API key
-	env      map[string]string // the server's environment (secrets)
-	logs     *syncBuffer
-	conn     *grpc.ClientConn
+	// redis is the test's Redis when startServer made it; nil when the
+	// test gave the store (startServerOn).
+	redis *redistest.Redis
+	// redisURL and namespace are the store the server runs on, as given to
+	// its --redis-url and --namespace.
+	redisURL  string
+	namespace string
+	grpcAddr  string
+	httpURL   string
+	keys      map[string]string // role -> API key
+	env       map[string]string // the server's environment (secrets)
+	logs      *syncBuffer
+	conn      *grpc.ClientConn
 }
 
 type syncBuffer struct {
@@ -60,10 +66,22 @@ func randomKey(tb testing.TB) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// startServer boots the server over a fresh namespace of the test's Redis.
 func startServer(tb testing.TB, extraArgs ...string) *testServer {
 	tb.Helper()
 	r := redistest.New(tb)
-	ts := &testServer{redis: r, logs: &syncBuffer{}, keys: map[string]string{}}
+	ts := startServerOn(tb, r.URL, r.Namespace, extraArgs...)
+	ts.redis = r
+	return ts
+}
+
+// startServerOn boots the server over the given store: --redis-url (one
+// redis:// URL, or a comma-separated list of cluster nodes) and --namespace.
+// The server stops when the test ends, before any cleanup registered earlier
+// (such as the store's) runs.
+func startServerOn(tb testing.TB, redisURL, namespace string, extraArgs ...string) *testServer {
+	tb.Helper()
+	ts := &testServer{redisURL: redisURL, namespace: namespace, logs: &syncBuffer{}, keys: map[string]string{}}
 	var apiKeys []string
 	for _, role := range []string{"storefront", "support_agent", "marketer", "privacy_officer", "admin"} {
 		ts.keys[role] = randomKey(tb)
@@ -80,7 +98,7 @@ func startServer(tb testing.TB, extraArgs ...string) *testServer {
 	ts.env = env
 	args := append([]string{
 		"--grpc-addr=127.0.0.1:0", "--http-addr=127.0.0.1:0",
-		"--redis-url=" + r.URL, "--namespace=" + r.Namespace,
+		"--redis-url=" + redisURL, "--namespace=" + namespace,
 		"--log-format=json", "--log-level=debug",
 	}, extraArgs...)
 	opts, err := parseServeFlags(args, func(k string) string { return env[k] }, io.Discard)

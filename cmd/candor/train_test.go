@@ -16,10 +16,11 @@ import (
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
-// trainOnce runs `candor train` against the server's store.
+// trainOnce runs `candor train` against the server's store (whichever it
+// is); later flags in extra override the defaults (e.g. "--keep=1").
 func (ts *testServer) trainOnce(t *testing.T, extra ...string) map[string]any {
 	t.Helper()
-	args := append([]string{"--redis-url=" + ts.redis.URL, "--namespace=" + ts.redis.Namespace, "--min-support=2", "--factors=8", "--iterations=5", "--keep=2"}, extra...)
+	args := append([]string{"--redis-url=" + ts.redisURL, "--namespace=" + ts.namespace, "--min-support=2", "--factors=8", "--iterations=5", "--keep=2"}, extra...)
 	o, err := parseTrainFlags(args, func(k string) string { return ts.env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
