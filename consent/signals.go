@@ -55,9 +55,15 @@ func TCFChoices(tc string) ([]Choice, []int, string, error) {
 	case len(tc) > MaxTCStringLen:
 		return nil, nil, "", invalidf("tc_string", "at most %d bytes", MaxTCStringLen)
 	}
+	// The version is the first six bits, the first base64url character: a
+	// TCF v1 consent string starts with "B". The v2 parser would call it
+	// unreadable (too short, or a version below 2); say what it is.
+	if tc[0] == 'B' {
+		return nil, nil, "", invalidf("tc_string", "TCF version 1 is not supported (only 2)")
+	}
 	parsed, err := parseTCF(tc)
 	if err != nil {
-		return nil, nil, "", invalidf("tc_string", "%v: %v", ErrTCF, err)
+		return nil, nil, "", fmt.Errorf("%w: tc_string: %w: %v", ErrInvalid, ErrTCF, err)
 	}
 	if parsed.Version() != 2 {
 		return nil, nil, "", invalidf("tc_string", "TCF version %d is not supported (only 2)", parsed.Version())

@@ -104,14 +104,14 @@ func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kin
 		ID: features.NewID("case_"), Pseudonym: p, RecommendationID: a.ID, Kind: kind, Message: message,
 		Status: ReviewOpen, CreatedAt: now.UTC(), UpdatedAt: now.UTC(), Answer: encodeAnswer(p, a),
 	}
-	if err := r.write(ctx, c, ""); err != nil {
+	if err := r.write(ctx, c); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// write stores a case and moves it to its status queue (from old, if set).
-func (r *Reviews) write(ctx context.Context, c *Case, old string) error {
+// write stores a case and files it in the queue of its status.
+func (r *Reviews) write(ctx context.Context, c *Case) error {
 	raw, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("explain.Reviews: %w", err)
@@ -121,14 +121,58 @@ func (r *Reviews) write(ctx context.Context, c *Case, old string) error {
 	_, err = r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, key, sealed, 0)
 		pipe.SAdd(ctx, r.keys.Customer(c.Pseudonym).Reviews, c.ID)
-		if old != "" && old != c.Status {
-			pipe.ZRem(ctx, r.keys.ReviewQueue(old), c.ID)
-		}
-		pipe.ZAdd(ctx, r.keys.ReviewQueue(c.Status), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: c.ID})
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("explain.Reviews: %w", err)
+	}
+	return r.file(ctx, c.ID)
+}
+
+// maxFileRounds bounds file's rounds. Each round that does not end it saw
+// another update land; cases are worked by one privacy officer at a time,
+// so more than a couple is already unusual.
+const maxFileRounds = 50
+
+// file puts a case in the queue of its stored status and takes it out of
+// every other queue. The case and the queues live in different cluster
+// slots, so this cannot be one transaction with the write; and moving the
+// case by the status its writer read or wrote is not enough: two updates
+// that land together each leave the case in their own queue, or one takes
+// it out of the queue of the status the other stored. So file reads the
+// stored status, moves the case, and reads again until the status did not
+// change meanwhile: whichever update is stored last, the queues end up
+// matching it once every writer has returned. (A writer that gives up
+// after maxFileRounds has stored its update; only its filing may be stale,
+// until the next update of the case.)
+func (r *Reviews) file(ctx context.Context, id string) error {
+	filed := ""
+	for round := 0; round < maxFileRounds; round++ {
+		c, err := r.Get(ctx, id)
+		if errors.Is(err, features.ErrNotFound) {
+			// Deleted meanwhile (erasure): in no queue.
+			c = &Case{}
+		} else if err != nil {
+			return err
+		}
+		if round > 0 && c.Status == filed {
+			return nil
+		}
+		filed = c.Status
+		_, err = r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for _, st := range ReviewStatuses {
+				if st != c.Status {
+					pipe.ZRem(ctx, r.keys.ReviewQueue(st), id)
+				}
+			}
+			if c.Status != "" {
+				pipe.ZAdd(ctx, r.keys.ReviewQueue(c.Status), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: id})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("explain.Reviews: %w", err)
+		}
 	}
 	return nil
 }
@@ -168,12 +212,11 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 	if err != nil {
 		return nil, err
 	}
-	old := c.Status
 	c.Status, c.UpdatedAt = status, now.UTC()
 	if reply != "" {
 		c.Reply = reply
 	}
-	return c, r.write(ctx, c, old)
+	return c, r.write(ctx, c)
 }
 
 // Customer lists a customer's cases, newest first.
@@ -221,6 +264,12 @@ func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64)
 		}
 		if err != nil {
 			return nil, 0, err
+		}
+		// The case and the queues are written in one pipeline, not one
+		// transaction (they live in different cluster slots): a case an
+		// update is moving may still be listed here for a moment.
+		if c.Status != status {
+			continue
 		}
 		out = append(out, c)
 	}

@@ -170,7 +170,13 @@ func (s *rightsService) ExportCustomerData(req *candorv1.ExportCustomerDataReque
 // first byte is sent, so the common failures (the store unreachable) answer
 // with a proper error status rather than a cut document.
 func (a *app) export(ctx context.Context, customerID string, w *exportWriter) error {
-	p := a.pseudonyms.Pseudonym(customerID)
+	return a.exportOf(ctx, a.pseudonyms.Pseudonym(customerID), customerID, w)
+}
+
+// exportOf writes the document of the customer p, under the id the caller
+// knows them by (empty for a caller that knows only the pseudonym, such as
+// the privacy center).
+func (a *app) exportOf(ctx context.Context, p features.Pseudonym, customerID string, w *exportWriter) error {
 	now := a.now().UTC()
 	state, err := a.store.Consent(ctx, p)
 	if err != nil {

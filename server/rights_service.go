@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -133,11 +135,38 @@ func (s *rightsService) DeleteSignal(ctx context.Context, req *candorv1.DeleteSi
 		return nil, err
 	}
 	role, _ := RoleFrom(ctx)
-	deleted, err := s.store.DeleteSignal(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetSignalId(), string(role), s.now())
+	p := s.pseudonyms.Pseudonym(req.GetCustomerId())
+	deleted, err := s.store.DeleteSignal(ctx, p, req.GetSignalId(), string(role), s.now())
 	if err != nil {
 		return nil, s.status(ctx, "DeleteSignal", err)
 	}
+	// Also when the signal was already gone: a retry after a failure here
+	// finishes the job.
+	if err := s.forgetAnswersCiting(ctx, p, req.GetSignalId()); err != nil {
+		return nil, s.status(ctx, "DeleteSignal", err)
+	}
 	return &candorv1.DeleteSignalResponse{Deleted: deleted}, nil
+}
+
+// forgetAnswersCiting deletes the customer's stored answers that cite a
+// signal the customer has just deleted or corrected: their explanations
+// name the signal's item and time, which would otherwise stay in the
+// answers (and in the export) until the answers expire. A revocation with
+// delete_data does the same for the answers of its purposes. Review cases
+// keep their own copy of the answer they are about.
+func (a *app) forgetAnswersCiting(ctx context.Context, p features.Pseudonym, signalID string) error {
+	cites := func(c explain.CitedSignal) bool { return c.ID == signalID }
+	var ids []string
+	err := a.explanations.Each(ctx, p, a.now(), func(ans *explain.Answer) error {
+		if slices.ContainsFunc(ans.Signals, cites) || slices.ContainsFunc(ans.Suppressed, cites) {
+			ids = append(ids, ans.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return a.explanations.DeleteAll(ctx, p, ids)
 }
 
 func (s *rightsService) CorrectSignal(ctx context.Context, req *candorv1.CorrectSignalRequest) (*candorv1.CorrectSignalResponse, error) {
@@ -156,8 +185,12 @@ func (s *rightsService) CorrectSignal(ctx context.Context, req *candorv1.Correct
 		c.OccurredAt = &at
 	}
 	role, _ := RoleFrom(ctx)
-	sig, err := s.store.CorrectSignal(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetSignalId(), c, string(role), s.now())
+	p := s.pseudonyms.Pseudonym(req.GetCustomerId())
+	sig, err := s.store.CorrectSignal(ctx, p, req.GetSignalId(), c, string(role), s.now())
 	if err != nil {
+		return nil, s.status(ctx, "CorrectSignal", err)
+	}
+	if err := s.forgetAnswersCiting(ctx, p, sig.ID); err != nil {
 		return nil, s.status(ctx, "CorrectSignal", err)
 	}
 	return &candorv1.CorrectSignalResponse{
