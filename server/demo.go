@@ -34,8 +34,9 @@ func demoKey(r Role) string { return "demo-" + string(r) + "-key" }
 type Demo struct {
 	Items, Customers, Signals int
 	// WhyPath opens alice's first answer on the "why am I seeing this" page,
-	// with a customer token valid for an hour.
-	WhyPath string
+	// with a customer token valid for an hour; PrivacyPath opens her privacy
+	// center with the same token.
+	WhyPath, PrivacyPath string
 }
 
 var demoCatalog = []struct {
@@ -159,6 +160,7 @@ func (s *Server) SeedDemo(ctx context.Context) (*Demo, error) {
 	}
 	token, _ := s.tokens.mint(s.pseudonyms.Pseudonym("alice"), MaxTokenTTL)
 	d.WhyPath = "/why/" + resp.GetRecommendation().GetRecommendationId() + "?token=" + token
+	d.PrivacyPath = "/privacy?token=" + token
 	return d, nil
 }
 
@@ -240,9 +242,11 @@ REST on %s, gRPC on %s. API keys: demo-<role>-key, e.g. %s.
   curl -s -H '%s' '%s/v1/customers/alice/consents/history?pretty'
   grpcurl -plaintext -H '%s' -d '{"customer_id":"alice","surface":"storefront","limit":3}' %s candor.v1.RecommendationService/GetRecommendations
 
-6. alice's "why am I seeing this" page, as she sees it (the link holds a
-   customer token valid for an hour):
+6. alice's "why am I seeing this" page, as she sees it, and her privacy
+   center (see, correct, download or delete her data; choose per purpose).
+   The links hold a customer token valid for an hour:
 
+  %s
   %s
 
 7. Give consent back:
@@ -252,6 +256,6 @@ REST on %s, gRPC on %s. API keys: demo-<role>-key, e.g. %s.
 Stop with Ctrl-C.
 `, d.Items, d.Customers, d.Signals, base, grpcAddr, demoKey(RoleStorefront),
 		sf, base, sf, base, sf, base, sf, base, sf, base,
-		strings.ToLower(sf[:1])+sf[1:], grpcAddr, base+d.WhyPath, sf, base)
+		strings.ToLower(sf[:1])+sf[1:], grpcAddr, base+d.WhyPath, base+d.PrivacyPath, sf, base)
 	return b.String()
 }

@@ -46,6 +46,11 @@ import (
 //
 // Privacy. Every /why response is Cache-Control: no-store with a strict
 // Content-Security-Policy; nothing here logs a token, an id or a customer.
+//
+// The privacy center (/privacy, privacy.go) is a page of the same kind and
+// shares these mechanisms: the session cookie (its own, scoped to /privacy),
+// the form token, the refusal of requests another site started, the
+// headers, and sealed status messages.
 
 // whyFS holds the page's templates and style sheet.
 //
@@ -103,12 +108,27 @@ func (s *Server) registerWhy(e *echo.Echo) {
 	notFound := func(c echo.Context) error { return whyMessage(c, http.StatusNotFound, whyMsg{Kind: "not-found"}) }
 	e.RouteNotFound("/why", notFound)
 	e.RouteNotFound("/why/*", notFound)
+	s.registerPrivacy(e)
 }
 
-// whyHeaders marks every /why response private and locks it down.
+// customerPages are the path prefixes of the pages a customer opens with a
+// customer token: the "why" page and the privacy center.
+var customerPages = []string{"/why", "/privacy"}
+
+func customerPage(path string) bool {
+	for _, prefix := range customerPages {
+		if path == prefix || strings.HasPrefix(path, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// whyHeaders marks every response of a customer's page (/why, /privacy)
+// private and locks it down.
 func whyHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; p != "/why" && !strings.HasPrefix(p, "/why/") {
+		if !customerPage(c.Request().URL.Path) {
 			return next(c)
 		}
 		h := c.Response().Header()
@@ -173,6 +193,53 @@ func (s *Server) formToken(sess whySession) string {
 	return s.tokens.codec.Blind(whyFormLabel, sess.token)
 }
 
+// startSession moves a link's verified token into the session cookie name,
+// scoped to path and expiring with the token.
+func (s *Server) startSession(c echo.Context, name, path string, sess whySession) {
+	cookie := whyCookieOf(c.Request(), name, sess.token, path, int(sess.expires.Sub(s.now()).Seconds()))
+	cookie.Expires = sess.expires
+	c.SetCookie(cookie)
+}
+
+// cookieSession verifies the session in the cookie name. found is false
+// when the request carries no such cookie; one that no longer verifies
+// (expired, forged) is deleted, and ok is false.
+func (s *Server) cookieSession(c echo.Context, name, path string) (sess whySession, found, ok bool) {
+	cookie, err := c.Request().Cookie(name)
+	if err != nil {
+		return whySession{}, false, false
+	}
+	sess, ok = s.session(cookie.Value)
+	if !ok {
+		c.SetCookie(whyCookieOf(c.Request(), name, "", path, -1))
+	}
+	return sess, true, ok
+}
+
+// checkForm checks a form's request: who started it, the session cookie
+// name, the form body and the form token, in that order, before anything
+// is written. A refused request is answered by refuse, with the status and
+// the kind of message ("stale", "expired" or "invalid"), and checkForm
+// returns nil with the error of writing that answer.
+func (s *Server) checkForm(c echo.Context, name, path string, refuse func(code int, kind string) error) (*whySession, error) {
+	r := c.Request()
+	if startedElsewhere(r) {
+		return nil, refuse(http.StatusForbidden, "stale")
+	}
+	sess, _, ok := s.cookieSession(c, name, path)
+	if !ok {
+		return nil, refuse(http.StatusUnauthorized, "expired")
+	}
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxWhyForm)
+	if err := r.ParseForm(); err != nil {
+		return nil, refuse(http.StatusBadRequest, "invalid")
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.formToken(sess))) != 1 {
+		return nil, refuse(http.StatusForbidden, "stale")
+	}
+	return &sess, nil
+}
+
 // whyCookieOf returns one of the page's cookies: HttpOnly, SameSite=Strict, and
 // Secure when the request came over TLS. maxAge < 0 deletes it.
 func whyCookieOf(r *http.Request, name, value, path string, maxAge int) *http.Cookie {
@@ -203,21 +270,14 @@ func (s *Server) whyGet(c echo.Context) error {
 		if !ok {
 			return whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
 		}
-		cookie := whyCookieOf(r, whyCookie, sess.token, whyCookiePath, int(sess.expires.Sub(s.now()).Seconds()))
-		cookie.Expires = sess.expires
-		c.SetCookie(cookie)
+		s.startSession(c, whyCookie, whyCookiePath, sess)
 		return c.Redirect(http.StatusSeeOther, whyPath(id))
 	}
-	cookie, err := r.Cookie(whyCookie)
-	if err != nil {
-		if startedElsewhere(r) {
-			return whyMessage(c, http.StatusOK, whyMsg{Kind: "continue", Refresh: whyPath(id)})
-		}
-		return whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
+	sess, found, ok := s.cookieSession(c, whyCookie, whyCookiePath)
+	if !found && startedElsewhere(r) {
+		return whyMessage(c, http.StatusOK, whyMsg{Kind: "continue", Refresh: whyPath(id)})
 	}
-	sess, ok := s.session(cookie.Value)
 	if !ok {
-		c.SetCookie(whyCookieOf(r, whyCookie, "", whyCookiePath, -1))
 		return whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
 	}
 	ctx := r.Context()
@@ -270,35 +330,25 @@ type whyPost struct {
 // with the error of writing that page.
 func (s *Server) checkPost(c echo.Context) (*whyPost, error) {
 	id := c.Param("id")
-	r := c.Request()
 	if !explain.ValidID(id) {
 		return nil, whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "bad-link"})
 	}
 	back := whyPath(id)
-	if startedElsewhere(r) {
-		return nil, whyMessage(c, http.StatusForbidden, whyMsg{Kind: "stale", Back: back})
+	sess, err := s.checkForm(c, whyCookie, whyCookiePath, func(code int, kind string) error {
+		m := whyMsg{Kind: kind}
+		if kind != "expired" {
+			m.Back = back
+		}
+		return whyMessage(c, code, m)
+	})
+	if sess == nil {
+		return nil, err
 	}
-	cookie, err := r.Cookie(whyCookie)
-	if err != nil {
-		return nil, whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
-	}
-	sess, ok := s.session(cookie.Value)
-	if !ok {
-		c.SetCookie(whyCookieOf(r, whyCookie, "", whyCookiePath, -1))
-		return nil, whyMessage(c, http.StatusUnauthorized, whyMsg{Kind: "expired"})
-	}
-	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxWhyForm)
-	if err := r.ParseForm(); err != nil {
-		return nil, whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Back: back})
-	}
-	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.formToken(sess))) != 1 {
-		return nil, whyMessage(c, http.StatusForbidden, whyMsg{Kind: "stale", Back: back})
-	}
-	answer, code, msg := s.ownedAnswer(r.Context(), id, sess)
+	answer, code, msg := s.ownedAnswer(c.Request().Context(), id, *sess)
 	if code != 0 {
 		return nil, whyMessage(c, code, msg)
 	}
-	return &whyPost{id: id, sess: sess, answer: answer}, nil
+	return &whyPost{id: id, sess: *sess, answer: answer}, nil
 }
 
 // whyControl sets or removes one control, as the customer, through the same
@@ -394,32 +444,53 @@ type whyFlash struct {
 }
 
 func (s *Server) setFlash(c echo.Context, id string, f whyFlash) {
-	raw, err := json.Marshal(f)
-	if err != nil {
-		return
-	}
-	sealed := s.tokens.codec.Seal(raw, whyFlashAD, id)
-	c.SetCookie(whyCookieOf(c.Request(), whyFlashCookie, base64.RawURLEncoding.EncodeToString(sealed), whyPath(id), int(whyFlashTTL.Seconds())))
+	s.setSealed(c, whyFlashCookie, whyPath(id), whyFlashAD, id, f, whyFlashTTL)
 }
 
 // takeFlash reads and deletes the status message's facts, if any.
 func (s *Server) takeFlash(c echo.Context, id string) *whyFlash {
-	cookie, err := c.Request().Cookie(whyFlashCookie)
-	if err != nil {
-		return nil
-	}
-	c.SetCookie(whyCookieOf(c.Request(), whyFlashCookie, "", whyPath(id), -1))
-	sealed, err := base64.RawURLEncoding.DecodeString(cookie.Value)
-	if err != nil {
-		return nil
-	}
-	raw, err := s.tokens.codec.Open(sealed, whyFlashAD, id)
-	if err != nil {
-		return nil
-	}
 	var f whyFlash
-	if json.Unmarshal(raw, &f) != nil {
+	if !s.takeSealed(c, whyFlashCookie, whyPath(id), whyFlashAD, id, &f) {
 		return nil
 	}
 	return &f
+}
+
+// setSealed keeps v (as JSON) in a short-lived cookie of the page at path,
+// sealed under ad and bound to bind, so that it can be neither read nor
+// forged, nor moved to another page.
+func (s *Server) setSealed(c echo.Context, name, path, ad, bind string, v any, ttl time.Duration) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	sealed := s.tokens.codec.Seal(raw, ad, bind)
+	c.SetCookie(whyCookieOf(c.Request(), name, base64.RawURLEncoding.EncodeToString(sealed), path, int(ttl.Seconds())))
+}
+
+// openSealed reads a cookie setSealed wrote into v; false when there is
+// none, or it is forged or unreadable.
+func (s *Server) openSealed(c echo.Context, name, ad, bind string, v any) bool {
+	cookie, err := c.Request().Cookie(name)
+	if err != nil {
+		return false
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(cookie.Value)
+	if err != nil {
+		return false
+	}
+	raw, err := s.tokens.codec.Open(sealed, ad, bind)
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(raw, v) == nil
+}
+
+// takeSealed is openSealed that also deletes the cookie, if any.
+func (s *Server) takeSealed(c echo.Context, name, path, ad, bind string, v any) bool {
+	if _, err := c.Request().Cookie(name); err != nil {
+		return false
+	}
+	c.SetCookie(whyCookieOf(c.Request(), name, "", path, -1))
+	return s.openSealed(c, name, ad, bind, v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,7 @@ func TestDemoTour(t *testing.T) {
 		t.Fatalf("the tour does not show alice's recommendations at %s:\n%s", base, tour.String())
 	}
 	ts := &testServer{httpURL: base, keys: map[string]string{"storefront": "demo-storefront-key"}}
+	checkTourPrivacyLink(t, tour.String(), base)
 
 	alice := ts.mustREST(t, "storefront", "GET", "/v1/customers/alice/recommendations?surface=storefront&limit=3", "")
 	if alice["personalized"] != true || len(citedSignals(t, alice)) == 0 {
@@ -65,5 +67,37 @@ func TestDemoTour(t *testing.T) {
 		t.Fatalf("/readyz: %v %v", resp, err)
 	} else {
 		_ = resp.Body.Close()
+	}
+}
+
+// checkTourPrivacyLink: the tour prints alice's privacy-center link, which
+// opens her privacy center.
+func checkTourPrivacyLink(t *testing.T, tour, base string) {
+	t.Helper()
+	link := regexp.MustCompile(regexp.QuoteMeta(base) + `/privacy\?token=ct_[A-Za-z0-9_-]+`).FindString(tour)
+	if link == "" {
+		t.Fatalf("the tour does not show alice's privacy-center link:\n%s", tour)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/privacy" || len(resp.Cookies()) == 0 {
+		t.Fatalf("the privacy link: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/privacy", nil)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	page, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Body.Close()
+	html, _ := io.ReadAll(page.Body)
+	if page.StatusCode != http.StatusOK || !strings.Contains(string(html), "<h1>Your privacy</h1>") || !strings.Contains(string(html), "Trail Runner 2 shoes") {
+		t.Fatalf("alice's privacy center: status %d", page.StatusCode)
 	}
 }
