@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/features/redisx"
 )
 
 // Review cases: a customer contests a recommendation or asks for a human to
@@ -110,7 +111,10 @@ func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kin
 	return c, nil
 }
 
-// write stores a case and files it in the queue of its status.
+// write stores a case and files it in the queue of its status, in one
+// transaction (the case and the queues share a slot). The customer's index
+// (in the customer's slot) is written first, so that an erasure always
+// finds a case that exists.
 func (r *Reviews) write(ctx context.Context, c *Case) error {
 	raw, err := json.Marshal(c)
 	if err != nil {
@@ -118,69 +122,39 @@ func (r *Reviews) write(ctx context.Context, c *Case) error {
 	}
 	key := r.keys.ReviewCase(c.ID)
 	sealed := r.codec.Seal(raw, key, "")
-	_, err = r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.Set(ctx, key, sealed, 0)
-		pipe.SAdd(ctx, r.keys.Customer(c.Pseudonym).Reviews, c.ID)
+	if err := r.rdb.SAdd(ctx, r.keys.Customer(c.Pseudonym).Reviews, c.ID).Err(); err != nil {
+		return fmt.Errorf("explain.Reviews: %w", err)
+	}
+	_, err = r.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		r.store(ctx, pipe, key, sealed, c)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("explain.Reviews: %w", err)
 	}
-	return r.file(ctx, c.ID)
+	return nil
 }
 
-// maxFileRounds bounds file's rounds. Each round that does not end it saw
-// another update land; cases are worked by one privacy officer at a time,
-// so more than a couple is already unusual.
-const maxFileRounds = 50
-
-// file puts a case in the queue of its stored status and takes it out of
-// every other queue. The case and the queues live in different cluster
-// slots, so this cannot be one transaction with the write; and moving the
-// case by the status its writer read or wrote is not enough: two updates
-// that land together each leave the case in their own queue, or one takes
-// it out of the queue of the status the other stored. So file reads the
-// stored status, moves the case, and reads again until the status did not
-// change meanwhile: whichever update is stored last, the queues end up
-// matching it once every writer has returned. (A writer that gives up
-// after maxFileRounds has stored its update; only its filing may be stale,
-// until the next update of the case.)
-func (r *Reviews) file(ctx context.Context, id string) error {
-	filed := ""
-	for round := 0; round < maxFileRounds; round++ {
-		c, err := r.Get(ctx, id)
-		if errors.Is(err, features.ErrNotFound) {
-			// Deleted meanwhile (erasure): in no queue.
-			c = &Case{}
-		} else if err != nil {
-			return err
-		}
-		if round > 0 && c.Status == filed {
-			return nil
-		}
-		filed = c.Status
-		_, err = r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-			for _, st := range ReviewStatuses {
-				if st != c.Status {
-					pipe.ZRem(ctx, r.keys.ReviewQueue(st), id)
-				}
-			}
-			if c.Status != "" {
-				pipe.ZAdd(ctx, r.keys.ReviewQueue(c.Status), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: id})
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("explain.Reviews: %w", err)
+// store queues the writes of a case and its filing.
+func (r *Reviews) store(ctx context.Context, pipe redis.Pipeliner, key string, sealed []byte, c *Case) {
+	pipe.Set(ctx, key, sealed, 0)
+	for _, st := range ReviewStatuses {
+		if st != c.Status {
+			pipe.ZRem(ctx, r.keys.ReviewQueue(st), c.ID)
 		}
 	}
-	return nil
+	pipe.ZAdd(ctx, r.keys.ReviewQueue(c.Status), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: c.ID})
 }
 
 // Get reads one case.
 func (r *Reviews) Get(ctx context.Context, id string) (*Case, error) {
+	return r.read(ctx, r.rdb, id)
+}
+
+// read reads one case through c (the client, or a transaction's).
+func (r *Reviews) read(ctx context.Context, c redis.Cmdable, id string) (*Case, error) {
 	key := r.keys.ReviewCase(id)
-	sealed, err := r.rdb.Get(ctx, key).Bytes()
+	sealed, err := c.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("case %s: %w", id, features.ErrNotFound)
 	}
@@ -191,11 +165,11 @@ func (r *Reviews) Get(ctx context.Context, id string) (*Case, error) {
 	if err != nil {
 		return nil, fmt.Errorf("explain.Reviews.Get: %w", err)
 	}
-	var c Case
-	if err := json.Unmarshal(plain, &c); err != nil {
+	var cs Case
+	if err := json.Unmarshal(plain, &cs); err != nil {
 		return nil, fmt.Errorf("explain.Reviews.Get: %w", features.ErrCorrupt)
 	}
-	return &c, nil
+	return &cs, nil
 }
 
 // Update sets a case's status and reply (the privacy officer's answer).
@@ -206,17 +180,36 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 	if err := checkText("reply", reply, MaxReviewReply, status == ReviewResolved || status == ReviewRejected); err != nil {
 		return nil, err
 	}
-	// Cases are worked by one privacy officer at a time: the last update
-	// wins.
-	c, err := r.Get(ctx, id)
-	if err != nil {
+	// An optimistic transaction on the case: an update that races another
+	// update or the customer's erasure is retried on what is stored then
+	// (and a case erased meanwhile stays erased).
+	key := r.keys.ReviewCase(id)
+	var updated *Case
+	update := func(tx *redis.Tx) error {
+		c, err := r.read(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		c.Status, c.UpdatedAt = status, now.UTC()
+		if reply != "" {
+			c.Reply = reply
+		}
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		sealed := r.codec.Seal(raw, key, "")
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			r.store(ctx, pipe, key, sealed, c)
+			return nil
+		})
+		updated = c
+		return err
+	}
+	if err := redisx.Watch(ctx, r.rdb, "explain.Reviews.Update", update, key); err != nil {
 		return nil, err
 	}
-	c.Status, c.UpdatedAt = status, now.UTC()
-	if reply != "" {
-		c.Reply = reply
-	}
-	return c, r.write(ctx, c)
+	return updated, nil
 }
 
 // Customer lists a customer's cases, newest first.
@@ -265,9 +258,7 @@ func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64)
 		if err != nil {
 			return nil, 0, err
 		}
-		// The case and the queues are written in one pipeline, not one
-		// transaction (they live in different cluster slots): a case an
-		// update is moving may still be listed here for a moment.
+		// An update between the two reads may have moved it on.
 		if c.Status != status {
 			continue
 		}
@@ -276,7 +267,8 @@ func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64)
 	return out, countCmd.Val(), nil
 }
 
-// DeleteAll deletes a customer's cases and their queue entries (erasure).
+// DeleteAll deletes a customer's cases and their queue entries (erasure),
+// in one transaction, then the customer's index of them.
 func (r *Reviews) DeleteAll(ctx context.Context, p features.Pseudonym, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -285,16 +277,18 @@ func (r *Reviews) DeleteAll(ctx context.Context, p features.Pseudonym, ids []str
 	for i, id := range ids {
 		members[i] = id
 	}
-	_, err := r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+	_, err := r.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, id := range ids {
 			pipe.Del(ctx, r.keys.ReviewCase(id))
 		}
 		for _, st := range ReviewStatuses {
 			pipe.ZRem(ctx, r.keys.ReviewQueue(st), members...)
 		}
-		pipe.SRem(ctx, r.keys.Customer(p).Reviews, members...)
 		return nil
 	})
+	if err == nil {
+		err = r.rdb.SRem(ctx, r.keys.Customer(p).Reviews, members...).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("explain.Reviews.DeleteAll: %w", err)
 	}

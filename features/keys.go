@@ -92,12 +92,17 @@ func (k Keyspace) pseudonymFromKey(key string) (Pseudonym, bool) {
 // Recommendation is the global key of one stored recommendation.
 func (k Keyspace) Recommendation(id string) string { return k.ns + ":rec:" + id }
 
+// Review cases and their queues share the {reviews} hash tag, so that a
+// case and the queue it is filed in change in one transaction. (They are
+// one cluster slot: review requests are a human's workload, far too few
+// for that to matter.)
+
 // ReviewCase is the global key of one review case.
-func (k Keyspace) ReviewCase(id string) string { return k.ns + ":review:" + id }
+func (k Keyspace) ReviewCase(id string) string { return k.ns + ":{reviews}:case:" + id }
 
 // ReviewQueue is the global sorted set of case ids with a status, scored by
 // creation time (unix ms).
-func (k Keyspace) ReviewQueue(status string) string { return k.ns + ":{reviews}:" + status }
+func (k Keyspace) ReviewQueue(status string) string { return k.ns + ":{reviews}:queue:" + status }
 
 // ErasureReceipts is the global list of erasure receipts (no personal data).
 func (k Keyspace) ErasureReceipts() string { return k.ns + ":{erasures}:receipts" }

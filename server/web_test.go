@@ -427,7 +427,7 @@ func TestWhyFormsNeedTheSessionsToken(t *testing.T) {
 		status int
 	}{
 		{"no form token", whyRequest{method: "POST", path: path, form: url.Values{"action": {"set"}, "kind": {"signals"}, "target": {signal}}, cookies: []*http.Cookie{session}}, 403},
-		{"a wrong form token", whyRequest{method: "POST", path: path, form: form(token[:len(token)-1] + "x"), cookies: []*http.Cookie{session}}, 403},
+		{"a wrong form token", whyRequest{method: "POST", path: path, form: form(otherToken(token)), cookies: []*http.Cookie{session}}, 403},
 		{"the form token of another session", whyRequest{method: "POST", path: path, form: form(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{session}}, 403},
 		{"started by another site", whyRequest{method: "POST", path: path, form: form(token), cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403},
 		{"no cookie", whyRequest{method: "POST", path: path, form: form(token)}, 401},

@@ -473,7 +473,7 @@ func checkOthersIntact(t *testing.T, before, after []redistest.Key, ns, tag stri
 		theirs[ns+":rec:"+id] = true
 	}
 	for _, id := range s.caseIDs {
-		theirs[ns+":review:"+id] = true
+		theirs[ns+":{reviews}:case:"+id] = true
 	}
 	now := keysByName(after)
 	for _, k := range before {
@@ -481,7 +481,7 @@ func checkOthersIntact(t *testing.T, before, after []redistest.Key, ns, tag stri
 			continue
 		}
 		want := k
-		if strings.HasPrefix(k.Name, ns+":{reviews}:") {
+		if strings.HasPrefix(k.Name, ns+":{reviews}:queue:") {
 			want.Items = slices.DeleteFunc(slices.Clone(k.Items), func(it redistest.Item) bool { return slices.Contains(s.caseIDs, it.Value) })
 			if len(want.Items) == 0 {
 				if got, ok := now[k.Name]; ok {
