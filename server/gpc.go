@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -96,4 +99,16 @@ func (a *app) applyGPC(ctx context.Context, p features.Pseudonym, role Role) err
 		Choices: choices, NoticeVersion: "global-privacy-control", Method: consent.MethodGPC, ActorRole: string(role), At: a.now(),
 	})
 	return err
+}
+
+// sendsGPC reports whether a page request carries "Sec-GPC: 1".
+func sendsGPC(r *http.Request) bool { return gpcSet(r.Header.Values("Sec-GPC")) }
+
+// pageGPC records the customer's GPC opt-out on a request to the why page
+// or the privacy center, as the API does for calls that carry the header.
+func (s *Server) pageGPC(c echo.Context, p features.Pseudonym) error {
+	if !sendsGPC(c.Request()) {
+		return nil
+	}
+	return s.applyGPC(c.Request().Context(), p, RoleCustomer)
 }

@@ -144,7 +144,7 @@ func (s *Server) privacySession(c echo.Context, here string) (*whySession, error
 	if !ok {
 		return nil, privacyMessage(c, http.StatusUnauthorized, privacyMsg{Kind: "expired"})
 	}
-	if err := s.privacyGPC(c, sess.customer); err != nil {
+	if err := s.pageGPC(c, sess.customer); err != nil {
 		return nil, s.privacyFailed(c, err)
 	}
 	return &sess, nil
@@ -157,22 +157,10 @@ func (s *Server) privacyForm(c echo.Context) (*whySession, error) {
 	if sess == nil {
 		return nil, err
 	}
-	if err := s.privacyGPC(c, sess.customer); err != nil {
+	if err := s.pageGPC(c, sess.customer); err != nil {
 		return nil, s.privacyFailed(c, err)
 	}
 	return sess, nil
-}
-
-// sendsGPC reports whether the request carries "Sec-GPC: 1".
-func sendsGPC(r *http.Request) bool { return gpcSet(r.Header.Values("Sec-GPC")) }
-
-// privacyGPC records the customer's GPC opt-out, as the API does for calls
-// that carry the header.
-func (s *Server) privacyGPC(c echo.Context, p features.Pseudonym) error {
-	if !sendsGPC(c.Request()) {
-		return nil
-	}
-	return s.applyGPC(c.Request().Context(), p, RoleCustomer)
 }
 
 // privacyGet serves the page, or moves a link's token into the cookie.
@@ -183,7 +171,7 @@ func (s *Server) privacyGet(c echo.Context) error {
 		if !ok {
 			return privacyMessage(c, http.StatusUnauthorized, privacyMsg{Kind: "expired"})
 		}
-		if err := s.privacyGPC(c, sess.customer); err != nil {
+		if err := s.pageGPC(c, sess.customer); err != nil {
 			return s.privacyFailed(c, err)
 		}
 		s.startSession(c, privacyCookie, privacyPath, sess)

@@ -285,6 +285,9 @@ func (s *Server) whyGet(c echo.Context) error {
 	if code != 0 {
 		return whyMessage(c, code, msg)
 	}
+	if err := s.pageGPC(c, sess.customer); err != nil {
+		return s.whyFailed(c, err, "")
+	}
 	view, err := s.store.Load(ctx, sess.customer)
 	if err != nil {
 		return s.whyFailed(c, err, "")
@@ -347,6 +350,9 @@ func (s *Server) checkPost(c echo.Context) (*whyPost, error) {
 	answer, code, msg := s.ownedAnswer(c.Request().Context(), id, *sess)
 	if code != 0 {
 		return nil, whyMessage(c, code, msg)
+	}
+	if err := s.pageGPC(c, sess.customer); err != nil {
+		return nil, s.whyFailed(c, err, back)
 	}
 	return &whyPost{id: id, sess: *sess, answer: answer}, nil
 }

@@ -648,3 +648,42 @@ func TestWhyPageWithoutPersonalData(t *testing.T) {
 	}
 	checkPageStructure(t, page)
 }
+
+// TestWhyHonoursGPC: the why page, opened or used with "Sec-GPC: 1",
+// records the GPC opt-out once, as the API and the privacy center do.
+func TestWhyHonoursGPC(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	ctx := context.Background()
+	gpc := map[string]string{"Sec-GPC": "1"}
+	session := f.open(t, f.token)
+	before := len(f.ledgerOf(t, f.alice))
+
+	// Without the header nothing is recorded.
+	f.page(t, session)
+	if n := len(f.ledgerOf(t, f.alice)); n != before {
+		t.Fatalf("a page view without GPC recorded %d entries", n-before)
+	}
+	for i := 0; i < 2; i++ {
+		resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID, cookies: []*http.Cookie{session}, header: gpc})
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("page with GPC: status %d", resp.StatusCode)
+		}
+	}
+	ledger := f.ledgerOf(t, f.alice)
+	if len(ledger) != before+len(consent.GPCPurposes.Purposes()) {
+		t.Fatalf("two page views with GPC recorded %d entries, want one per GPC purpose", len(ledger)-before)
+	}
+	for _, e := range ledger[before:] {
+		if e.Method != "gpc" || e.ActorRole != "customer" || e.Granted {
+			t.Errorf("GPC recorded %+v", e)
+		}
+	}
+	state, err := f.s.store.Consent(ctx, f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !state.Granted(consent.Personalization) {
+		t.Error("GPC turned off personalisation")
+	}
+}
