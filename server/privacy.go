@@ -228,30 +228,14 @@ func (s *Server) privacyConsent(c echo.Context) error {
 	if action == "grant" && sendsGPC(r) && consent.GPCPurposes.Has(purpose) {
 		return privacyMessage(c, http.StatusConflict, privacyMsg{Kind: "gpc", Back: privacyPath})
 	}
-	state, err := s.store.Consent(r.Context(), sess.customer)
-	if err != nil {
-		return s.privacyFailed(c, err)
-	}
-	notice := state.Decisions[purpose].NoticeVersion
-	if notice == "" {
-		notice = privacyNotice
-	}
-	_, err = s.store.ApplyConsent(r.Context(), sess.customer, consent.Change{
-		Choices:       []consent.Choice{{Purpose: purpose, Granted: action == "grant"}},
-		NoticeVersion: notice,
-		Method:        consent.MethodUI,
-		ActorRole:     string(RoleCustomer),
-		At:            s.now(),
-	})
-	if err != nil {
+	if err := s.pageConsent(r.Context(), sess.customer, purpose, action == "grant", privacyNotice); err != nil {
 		return s.privacyFailed(c, err)
 	}
 	return s.privacyDone(c, privacyFlash{Action: action, Purpose: purpose.String()})
 }
 
-// privacySignal deletes or corrects one of the customer's signals, as
-// RightsService.DeleteSignal and CorrectSignal do: the store call, then the
-// stored answers that cite the signal go (forgetAnswersCiting).
+// privacySignal deletes or corrects one of the customer's signals, through
+// the same app calls as RightsService.DeleteSignal and CorrectSignal.
 func (s *Server) privacySignal(c echo.Context) error {
 	sess, err := s.privacyForm(c)
 	if sess == nil {
@@ -262,12 +246,8 @@ func (s *Server) privacySignal(c echo.Context) error {
 	id := r.PostForm.Get("signal")
 	switch r.PostForm.Get("action") {
 	case "delete":
-		deleted, err := s.store.DeleteSignal(ctx, sess.customer, id, string(RoleCustomer), s.now())
+		deleted, err := s.deleteSignal(ctx, sess.customer, id, RoleCustomer)
 		if err != nil {
-			return s.privacyFailed(c, err)
-		}
-		// As the API does, also when it was already gone (a retry).
-		if err := s.forgetAnswersCiting(ctx, sess.customer, id); err != nil {
 			return s.privacyFailed(c, err)
 		}
 		if !deleted {
@@ -279,11 +259,8 @@ func (s *Server) privacySignal(c echo.Context) error {
 		if err != nil {
 			return s.privacyFailed(c, err)
 		}
-		sig, err := s.store.CorrectSignal(ctx, sess.customer, id, correction, string(RoleCustomer), s.now())
+		sig, err := s.correctSignal(ctx, sess.customer, id, correction, RoleCustomer)
 		if err != nil {
-			return s.privacyFailed(c, err)
-		}
-		if err := s.forgetAnswersCiting(ctx, sess.customer, sig.ID); err != nil {
 			return s.privacyFailed(c, err)
 		}
 		title := sig.ItemID
@@ -347,11 +324,7 @@ func (s *Server) privacyObject(c echo.Context) error {
 	if sess == nil {
 		return err
 	}
-	_, err = s.store.ApplyConsent(c.Request().Context(), sess.customer, consent.Change{
-		Choices:       []consent.Choice{{Purpose: consent.Personalization}, {Purpose: consent.MarketingEmail}},
-		NoticeVersion: privacyNotice, Method: consent.MethodObjection, ActorRole: string(RoleCustomer), At: s.now(),
-	})
-	if err != nil {
+	if _, err := s.objectToProfiling(c.Request().Context(), sess.customer, privacyNotice, RoleCustomer); err != nil {
 		return s.privacyFailed(c, err)
 	}
 	return s.privacyDone(c, privacyFlash{Action: "object"})

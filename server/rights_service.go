@@ -135,17 +135,42 @@ func (s *rightsService) DeleteSignal(ctx context.Context, req *candorv1.DeleteSi
 		return nil, err
 	}
 	role, _ := RoleFrom(ctx)
-	p := s.pseudonyms.Pseudonym(req.GetCustomerId())
-	deleted, err := s.store.DeleteSignal(ctx, p, req.GetSignalId(), string(role), s.now())
+	deleted, err := s.deleteSignal(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetSignalId(), role)
 	if err != nil {
 		return nil, s.status(ctx, "DeleteSignal", err)
 	}
-	// Also when the signal was already gone: a retry after a failure here
-	// finishes the job.
-	if err := s.forgetAnswersCiting(ctx, p, req.GetSignalId()); err != nil {
-		return nil, s.status(ctx, "DeleteSignal", err)
-	}
 	return &candorv1.DeleteSignalResponse{Deleted: deleted}, nil
+}
+
+// deleteSignal deletes one of the customer's signals, then the stored
+// answers that cite it (also when the signal was already gone: a retry
+// after a failure there finishes the job). It reports whether the signal
+// was there. The API and the privacy center both call it.
+func (a *app) deleteSignal(ctx context.Context, p features.Pseudonym, id string, actor Role) (bool, error) {
+	deleted, err := a.store.DeleteSignal(ctx, p, id, string(actor), a.now())
+	if err != nil {
+		return false, err
+	}
+	return deleted, a.forgetAnswersCiting(ctx, p, id)
+}
+
+// correctSignal corrects one of the customer's signals, then forgets the
+// stored answers that cite it as it was.
+func (a *app) correctSignal(ctx context.Context, p features.Pseudonym, id string, c features.Correction, actor Role) (features.Signal, error) {
+	sig, err := a.store.CorrectSignal(ctx, p, id, c, string(actor), a.now())
+	if err != nil {
+		return features.Signal{}, err
+	}
+	return sig, a.forgetAnswersCiting(ctx, p, sig.ID)
+}
+
+// objectToProfiling records an objection to profiling (GDPR article 21):
+// personalisation and marketing emails withdrawn, with method "objection".
+func (a *app) objectToProfiling(ctx context.Context, p features.Pseudonym, notice string, actor Role) (features.ConsentResult, error) {
+	return a.store.ApplyConsent(ctx, p, consent.Change{
+		Choices:       []consent.Choice{{Purpose: consent.Personalization}, {Purpose: consent.MarketingEmail}},
+		NoticeVersion: notice, Method: consent.MethodObjection, ActorRole: string(actor), At: a.now(),
+	})
 }
 
 // forgetAnswersCiting deletes the customer's stored answers that cite a
@@ -185,12 +210,8 @@ func (s *rightsService) CorrectSignal(ctx context.Context, req *candorv1.Correct
 		c.OccurredAt = &at
 	}
 	role, _ := RoleFrom(ctx)
-	p := s.pseudonyms.Pseudonym(req.GetCustomerId())
-	sig, err := s.store.CorrectSignal(ctx, p, req.GetSignalId(), c, string(role), s.now())
+	sig, err := s.correctSignal(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetSignalId(), c, role)
 	if err != nil {
-		return nil, s.status(ctx, "CorrectSignal", err)
-	}
-	if err := s.forgetAnswersCiting(ctx, p, sig.ID); err != nil {
 		return nil, s.status(ctx, "CorrectSignal", err)
 	}
 	return &candorv1.CorrectSignalResponse{
@@ -204,11 +225,7 @@ func (s *rightsService) ObjectToProfiling(ctx context.Context, req *candorv1.Obj
 		return nil, err
 	}
 	role, _ := RoleFrom(ctx)
-	change := consent.Change{
-		Choices:       []consent.Choice{{Purpose: consent.Personalization}, {Purpose: consent.MarketingEmail}},
-		NoticeVersion: req.GetNoticeVersion(), Method: consent.MethodObjection, ActorRole: string(role), At: s.now(),
-	}
-	res, err := s.store.ApplyConsent(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), change)
+	res, err := s.objectToProfiling(ctx, s.pseudonyms.Pseudonym(req.GetCustomerId()), req.GetNoticeVersion(), role)
 	if err != nil {
 		return nil, s.status(ctx, "ObjectToProfiling", err)
 	}

@@ -401,27 +401,35 @@ func (s *Server) whyConsent(c echo.Context) error {
 	if action != "revoke" && action != "grant" {
 		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: "action: must be revoke or grant", Back: back})
 	}
-	state, err := s.store.Consent(r.Context(), p.sess.customer)
-	if err != nil {
-		return s.whyFailed(c, err, back)
-	}
-	purpose := p.answer.Purpose
-	notice := state.Decisions[purpose].NoticeVersion
-	if notice == "" {
-		notice = "why-page"
-	}
-	_, err = s.store.ApplyConsent(r.Context(), p.sess.customer, consent.Change{
-		Choices:       []consent.Choice{{Purpose: purpose, Granted: action == "grant"}},
-		NoticeVersion: notice,
-		Method:        consent.MethodUI,
-		ActorRole:     string(RoleCustomer),
-		At:            s.now(),
-	})
-	if err != nil {
+	if err := s.pageConsent(r.Context(), p.sess.customer, p.answer.Purpose, action == "grant", "why-page"); err != nil {
 		return s.whyFailed(c, err, back)
 	}
 	s.setFlash(c, p.id, whyFlash{Action: action})
 	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// pageConsent records a customer's choice made on one of candor's pages
+// (the why page, the privacy center) through the same store call as the
+// ConsentService: method "ui", by the customer, under the notice version
+// of their current decision for the purpose (the page's own name when
+// there is none).
+func (a *app) pageConsent(ctx context.Context, p features.Pseudonym, purpose consent.Purpose, granted bool, page string) error {
+	state, err := a.store.Consent(ctx, p)
+	if err != nil {
+		return err
+	}
+	notice := state.Decisions[purpose].NoticeVersion
+	if notice == "" {
+		notice = page
+	}
+	_, err = a.store.ApplyConsent(ctx, p, consent.Change{
+		Choices:       []consent.Choice{{Purpose: purpose, Granted: granted}},
+		NoticeVersion: notice,
+		Method:        consent.MethodUI,
+		ActorRole:     string(RoleCustomer),
+		At:            a.now(),
+	})
+	return err
 }
 
 // whyFailed answers a failed control the way the API would: the caller's
