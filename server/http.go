@@ -156,7 +156,9 @@ func (b bearerChallenge) WriteHeader(code int) {
 }
 
 // newEcho serves the gateway under /v1/, /healthz, /readyz, /metrics and the
-// customer's "why am I seeing this" page under /why/ (web.go).
+// customer's pages: "why am I seeing this" under /why/ (web.go) and the
+// privacy center under /privacy (privacy.go, registered with the why page,
+// whose headers it shares).
 func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
