@@ -226,7 +226,8 @@ func (s *Store) EachControlChange(ctx context.Context, p Pseudonym, fn func(Cont
 	}
 }
 
-// DeleteSignal deletes one signal and records it in the change log; it
+// DeleteSignal deletes one signal, and the customer's "don't use this
+// signal" control on it if any, and records it in the change log; it
 // reports whether the signal existed.
 func (s *Store) DeleteSignal(ctx context.Context, p Pseudonym, id, actor string, now time.Time) (bool, error) {
 	if !ValidID("sig_", id) {
@@ -247,11 +248,14 @@ func (s *Store) DeleteSignal(ctx context.Context, p Pseudonym, id, actor string,
 		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.HDel(ctx, keys.Signals, id)
+			// A "don't use this signal" control has nothing left to
+			// protect: it goes with the signal.
+			pipe.HDel(ctx, keys.Controls, s.codec.Blind(ControlSignal.String(), id))
 			pipe.RPush(ctx, keys.ControlLog, s.codec.Seal(change, keys.ControlLog, ""))
 			return nil
 		})
 		return err
-	}, keys.Signals)
+	}, keys.Signals, keys.Controls)
 	return deleted, err
 }
 
