@@ -128,6 +128,11 @@ type Change struct {
 	// ActorRole is the role of the caller recording the change.
 	ActorRole string
 	At        time.Time
+	// SkipOptedOut drops, at the moment the change is applied, the choices
+	// whose purpose is already refused or withdrawn: an opt-out signal
+	// repeated on every request (GPC) records one opt-out, not one per
+	// request, however requests interleave.
+	SkipOptedOut bool
 }
 
 // MaxNoticeVersionLen bounds the notice version a caller may record.

@@ -2,6 +2,7 @@ package features_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,5 +54,61 @@ func TestDeleteSignalTakesItsControlAlong(t *testing.T) {
 	// Deleting it again finds nothing and changes nothing.
 	if deleted, err := f.store.DeleteSignal(ctx, p, gone, "customer", now); err != nil || deleted {
 		t.Errorf("second DeleteSignal: %v %v", deleted, err)
+	}
+}
+
+// TestSkipOptedOutRecordsOneOptOut: the same opt-out applied by many
+// concurrent requests (a browser sending Sec-GPC: 1 on every call) is
+// recorded once per purpose; a purpose given later is withdrawn again by
+// the next one.
+func TestSkipOptedOutRecordsOneOptOut(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := time.Date(2100, 1, 2, 12, 0, 0, 0, time.UTC)
+	p := f.customer("gina")
+	f.apply(t, p, now, grant(consent.ModelTraining), grant(consent.Personalization))
+	optOut := consent.Change{
+		Choices:       []consent.Choice{revoke(consent.ModelTraining), revoke(consent.MarketingEmail)},
+		NoticeVersion: "global-privacy-control", Method: consent.MethodGPC, ActorRole: "customer", At: now,
+		SkipOptedOut: true,
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				if _, err := f.store.ApplyConsent(ctx, p, optOut); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	count := func() map[string]int {
+		n := map[string]int{}
+		err := f.store.EachLedgerEntry(ctx, p, func(e consent.LedgerEntry) error {
+			if e.Method == "gpc" {
+				n[e.Purpose]++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n["model_training"] != 1 || n["marketing_email"] != 1 || len(n) != 2 {
+		t.Fatalf("40 concurrent opt-outs recorded %v, want one per purpose", n)
+	}
+	f.apply(t, p, now, grant(consent.MarketingEmail))
+	res, err := f.store.ApplyConsent(ctx, p, optOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Recorded) != 1 || res.Recorded[0].Purpose != "marketing_email" || res.State.Granted(consent.MarketingEmail) {
+		t.Errorf("opt-out after a new grant recorded %+v", res.Recorded)
+	}
+	if !res.State.Granted(consent.Personalization) {
+		t.Error("the opt-out touched personalisation")
 	}
 }

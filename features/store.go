@@ -3,6 +3,7 @@ package features
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -245,6 +246,17 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 		state, err := s.decodeState(keys.Consent, consentCmd.Val())
 		if err != nil {
 			return err
+		}
+		change := change
+		if change.SkipOptedOut {
+			change.Choices = slices.DeleteFunc(slices.Clone(change.Choices), func(ch consent.Choice) bool {
+				st := state.Decisions[ch.Purpose].Status
+				return st == consent.StatusRefused || st == consent.StatusWithdrawn
+			})
+			if len(change.Choices) == 0 {
+				result.State = state
+				return nil // nothing to record
+			}
 		}
 		result.State, result.Recorded = consent.Apply(state, change)
 

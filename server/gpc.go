@@ -80,23 +80,16 @@ func gpcSet(values []string) bool {
 }
 
 // applyGPC records the opt-out for the GPC purposes still given or never
-// asked.
+// asked (in the same transaction as it reads them, so concurrent requests
+// record it once).
 func (a *app) applyGPC(ctx context.Context, p features.Pseudonym, role Role) error {
-	state, err := a.store.Consent(ctx, p)
-	if err != nil {
-		return err
-	}
 	var choices []consent.Choice
 	for _, purpose := range consent.GPCPurposes.Purposes() {
-		if st := state.Decisions[purpose].Status; st == consent.StatusGiven || st == consent.StatusUnknown {
-			choices = append(choices, consent.Choice{Purpose: purpose})
-		}
+		choices = append(choices, consent.Choice{Purpose: purpose})
 	}
-	if len(choices) == 0 {
-		return nil
-	}
-	_, err = a.store.ApplyConsent(ctx, p, consent.Change{
+	_, err := a.store.ApplyConsent(ctx, p, consent.Change{
 		Choices: choices, NoticeVersion: "global-privacy-control", Method: consent.MethodGPC, ActorRole: string(role), At: a.now(),
+		SkipOptedOut: true,
 	})
 	return err
 }
