@@ -131,8 +131,8 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 	s := &Server{app: a, registry: o.Registry, health: health.NewServer(), tokens: auth.tokens}
 	m := newMetrics(o.Registry)
 	s.grpc = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverUnary(a.log), observeUnary(a.log, m), auth.authUnary, a.gpcUnary, deadlineUnary(cfg.RequestTimeout)),
-		grpc.ChainStreamInterceptor(recoverStream(a.log), observeStream(a.log, m), auth.authStream, a.gpcStream, deadlineStream(streamTimeout)),
+		grpc.ChainUnaryInterceptor(recoverUnary(a.log), observeUnary(a.log, m), auth.authUnary, deadlineUnary(cfg.RequestTimeout), a.gpcUnary),
+		grpc.ChainStreamInterceptor(recoverStream(a.log), observeStream(a.log, m), auth.authStream, deadlineStream(streamTimeout), a.gpcStream),
 	)
 	candorv1.RegisterConsentServiceServer(s.grpc, &consentService{app: a})
 	candorv1.RegisterSignalServiceServer(s.grpc, &signalService{app: a})
