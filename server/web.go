@@ -9,6 +9,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +23,10 @@ import (
 // The "why am I seeing this" page: GET /why/{recommendation_id} renders one
 // stored answer with its explanations and a native form for every control;
 // the forms post back under the same path and call the same domain code as
-// the API, as the customer. No JavaScript, no build step: html/template
-// files embedded in the binary.
+// the API, as the customer. Near its end the customer can ask a person to
+// look at the answer (a review case, as ReviewService.CreateReview opens);
+// the reply reaches them in the privacy center. No JavaScript, no build
+// step: html/template files embedded in the binary.
 //
 // Access. The shop links to /why/{id}?token=ct_... with a customer token.
 // The page checks the token, moves it into a cookie (HttpOnly,
@@ -84,9 +87,13 @@ const (
 	whyFormLabel   = "candor/why-form"  // derives the form token from the session
 	whyFlashAD     = "candor/why-flash" // seals the status message's facts
 	whyFlashTTL    = time.Minute
-	// maxWhyForm bounds a control's form body; real ones are a few hundred
-	// bytes.
-	maxWhyForm = 8 << 10
+	// maxWhyForm bounds a form's body. A control's is a few hundred bytes;
+	// the largest is a review request: a message as long as the textarea
+	// lets a browser send (explain.MaxReviewMessage UTF-16 units, each up to
+	// three bytes of UTF-8 or a CRLF, percent-encoded) is under 20 KB, so
+	// that even one over the domain's limit reaches it and is refused with
+	// the field named.
+	maxWhyForm = 32 << 10
 )
 
 // whyCSP allows our own style sheet and forms posting to ourselves, and
@@ -102,9 +109,11 @@ func (s *Server) registerWhy(e *echo.Echo) {
 	e.GET("/why/:id", s.whyGet)
 	e.POST("/why/:id/controls", s.whyControl)
 	e.POST("/why/:id/consent", s.whyConsent)
+	e.POST("/why/:id/review", s.whyReview)
 	// A GET of a form's address (a bookmark, a reload) goes to the page.
 	e.GET("/why/:id/controls", whyBackToPage)
 	e.GET("/why/:id/consent", whyBackToPage)
+	e.GET("/why/:id/review", whyBackToPage)
 	notFound := func(c echo.Context) error { return whyMessage(c, http.StatusNotFound, whyMsg{Kind: "not-found"}) }
 	e.RouteNotFound("/why", notFound)
 	e.RouteNotFound("/why/*", notFound)
@@ -292,8 +301,12 @@ func (s *Server) whyGet(c echo.Context) error {
 	if err != nil {
 		return s.whyFailed(c, err, "")
 	}
+	cases, err := s.reviews.Customer(ctx, sess.customer)
+	if err != nil {
+		return s.whyFailed(c, err, "")
+	}
 	page := buildWhyPage(whyPageInput{
-		Answer: answer, View: view, CSRF: s.formToken(sess), Flash: s.takeFlash(c, id),
+		Answer: answer, View: view, Cases: cases, CSRF: s.formToken(sess), Flash: s.takeFlash(c, id),
 		Ranking:   explain.RankingDescription(s.rankingFacts(view.Policy)),
 		ExpiresIn: sess.expires.Sub(s.now()),
 	})
@@ -408,6 +421,41 @@ func (s *Server) whyConsent(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
+// whyReview opens a review case about the answer, as the customer: they
+// contest it, or ask for a person to review how it was chosen. It opens it
+// with the same store call as ReviewService.CreateReview; that method's
+// other checks are checkPost's here (the id, the answer's owner) or do not
+// concern a customer (the surfaces of the shop's systems). The store checks
+// the kind and the message, and writes nothing when they are wrong.
+func (s *Server) whyReview(c echo.Context) error {
+	p, err := s.checkPost(c)
+	if p == nil {
+		return err
+	}
+	r := c.Request()
+	ctx := r.Context()
+	back := whyPath(p.id)
+	kind := r.PostForm.Get("kind")
+	// A browser sends a textarea's line breaks as CRLF; the case keeps
+	// them as the API takes them, LF. (A lone CR stays, and is refused.)
+	message := strings.ReplaceAll(r.PostForm.Get("message"), "\r\n", "\n")
+	// The same request again (a double click, a second tab) while it is
+	// pending is not a second case.
+	cases, err := s.reviews.Customer(ctx, p.sess.customer)
+	if err != nil {
+		return s.whyFailed(c, err, back)
+	}
+	if !slices.ContainsFunc(cases, func(cs *explain.Case) bool {
+		return cs.RecommendationID == p.answer.ID && reviewPending(cs.Status) && cs.Kind == kind && cs.Message == message
+	}) {
+		if _, err := s.reviews.Open(ctx, p.sess.customer, p.answer, kind, message, s.now()); err != nil {
+			return s.whyFailed(c, err, back)
+		}
+	}
+	s.setFlash(c, p.id, whyFlash{Action: "review"})
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
 // pageConsent records a customer's choice made on one of candor's pages
 // (the why page, the privacy center) through the same store call as the
 // ConsentService: method "ui", by the customer, under the notice version
@@ -438,7 +486,7 @@ func (a *app) pageConsent(ctx context.Context, p features.Pseudonym, purpose con
 func (s *Server) whyFailed(c echo.Context, err error, back string) error {
 	switch {
 	case errors.Is(err, consent.ErrInvalid):
-		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: callerMessage(err), Back: back})
+		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: privacyDetail(err), Back: back})
 	case errors.Is(err, features.ErrNotFound):
 		return whyMessage(c, http.StatusNotFound, whyMsg{Kind: "gone", Back: back})
 	case errors.Is(err, features.ErrConflict):
@@ -452,7 +500,7 @@ func (s *Server) whyFailed(c echo.Context, err error, back string) error {
 // short-lived cookie scoped to the page, sealed so it can be neither read
 // nor forged.
 type whyFlash struct {
-	Action string `json:"a"`
+	Action string `json:"a"` // set, remove, revoke, grant, review
 	Kind   string `json:"k,omitempty"`
 	Target string `json:"t,omitempty"`
 }

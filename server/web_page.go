@@ -24,6 +24,7 @@ type whyPage struct {
 	Consent      whyConsent
 	Controls     []whyControl
 	Ranking      []explain.Section
+	Ask          whyAsk
 	// ExpiresMinutes is how long the session has left, in whole minutes.
 	ExpiresMinutes int
 }
@@ -82,6 +83,25 @@ type whyConsent struct {
 	Button      whyButton
 }
 
+// whyAsk is the section where the customer asks a person to look at the
+// answer: their requests about it, and the form, unless one is still
+// waiting for a person or being looked at (its reply is in the privacy
+// center).
+type whyAsk struct {
+	Path, CSRF string
+	MaxMessage int
+	Cases      []whyCase // newest first
+	Pending    bool
+}
+
+type whyCase struct{ Kind, Status, Sent string }
+
+// reviewPending reports whether a review case of that status still waits
+// for a person's answer.
+func reviewPending(status string) bool {
+	return status == explain.ReviewOpen || status == explain.ReviewInReview
+}
+
 type whyControl struct {
 	Kind    string
 	Subject string // the API's label (controlLabel)
@@ -91,6 +111,7 @@ type whyControl struct {
 type whyPageInput struct {
 	Answer    *explain.Answer
 	View      *features.CustomerView
+	Cases     []*explain.Case // the customer's review cases, newest first
 	CSRF      string
 	Flash     *whyFlash
 	Ranking   []explain.Section
@@ -202,6 +223,17 @@ func buildWhyPage(in whyPageInput) *whyPage {
 		page.Controls = append(page.Controls, whyControl{Kind: c.Kind.String(), Subject: label, Button: *undo})
 	}
 
+	page.Ask = whyAsk{Path: whyPath(a.ID) + "/review", CSRF: in.CSRF, MaxMessage: explain.MaxReviewMessage}
+	for _, c := range in.Cases {
+		if c.RecommendationID != a.ID {
+			continue
+		}
+		page.Ask.Cases = append(page.Ask.Cases, whyCase{Kind: c.Kind, Status: c.Status, Sent: whyDate(c.CreatedAt)})
+		if reviewPending(c.Status) {
+			page.Ask.Pending = true
+		}
+	}
+
 	if f := in.Flash; f != nil {
 		page.Status = whyStatusOf(f, a, view, controlsPath, consentPath, in.CSRF)
 	}
@@ -212,6 +244,8 @@ func buildWhyPage(in whyPageInput) *whyPage {
 // the button that undoes it.
 func whyStatusOf(f *whyFlash, a *explain.Answer, view *features.CustomerView, controlsPath, consentPath, csrf string) *whyStatus {
 	switch f.Action {
+	case "review":
+		return &whyStatus{Action: f.Action}
 	case "revoke", "grant":
 		undo := map[string]string{"revoke": "grant", "grant": "revoke"}[f.Action]
 		return &whyStatus{Action: f.Action, Purpose: a.Purpose.String(), Undo: &whyButton{

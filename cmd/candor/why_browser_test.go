@@ -63,7 +63,9 @@ func (ts *testServer) seedShopCatalog(tb testing.TB) {
 // recommendations" on a cited signal, and the next answer through the API
 // neither uses nor cites it and says it was left out at their request; then
 // they undo it with the keyboard, and the signal is used again. The page
-// reflows at 320 px, and a full-page screenshot is saved (and copied to
+// reflows at 320 px. There, with the keyboard only, they ask a person to
+// look at the recommendation, and the case is in the privacy officer's
+// queue. A full-page screenshot is saved (and copied to
 // CANDOR_SCREENSHOT_DIR when set: that is how docs/why-page.png is made).
 func TestWhyPageInChromium(t *testing.T) {
 	t.Parallel()
@@ -178,6 +180,42 @@ func TestWhyPageInChromium(t *testing.T) {
 	step("narrow", chromedp.EmulateViewport(320, 640))
 	if w := evaluate("width", `String(document.documentElement.scrollWidth)`); w != "320" {
 		t.Fatalf("at 320 px the page is %s px wide", w)
+	}
+
+	// Ask a person to look at it, with the keyboard: Space picks "I
+	// disagree", Tab moves to the message (with a visible focus ring), then
+	// to the button, and Enter sends it.
+	const message = "I never looked at these."
+	step("pick contest", chromedp.Focus(chromedp.ID("ask-contest")), chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.Tab))
+	if got := evaluate("the field after the radios", `document.activeElement.id + ' ' + getComputedStyle(document.activeElement).outlineStyle + ' ' + document.getElementById('ask-contest').checked`); got != "ask-message solid true" {
+		t.Fatalf("after Space and Tab on the first choice: %q, want the message field focused with a ring and the choice checked", got)
+	}
+	step("write", chromedp.KeyEvent(message), chromedp.KeyEvent(kb.Tab))
+	if got := evaluate("the button", `document.activeElement.textContent`); got != "Send my request" {
+		t.Fatalf("after the message, the focus is on %q", got)
+	}
+	click("send the request", chromedp.KeyEvent(kb.Enter))
+	if status := evaluate("status", `document.getElementById('status').textContent`); !strings.Contains(status, "We sent your request. You will see the reply in your privacy center.") {
+		t.Fatalf("status after the request: %q", status)
+	}
+	if focused := evaluate("focus", `document.activeElement.id`); focused != "status" {
+		t.Fatalf("after the request, the focus is on %q, not on the status message", focused)
+	}
+	if ask := evaluate("ask", `document.querySelector('section[aria-labelledby=ask]').textContent`); !strings.Contains(ask, "waiting for a person") || strings.Contains(ask, "Send my request") {
+		t.Fatalf("after the request, the section reads %q", ask)
+	}
+	found := false
+	for _, c := range ts.mustREST(t, "privacy_officer", "GET", "/v1/reviews?status=open", "")["cases"].([]any) {
+		c := c.(map[string]any)
+		if c["recommendation_id"] == id {
+			found = c["kind"] == "contest" && c["message"] == message && c["status"] == "open"
+		}
+	}
+	if !found {
+		t.Fatal("the request is not in the privacy officer's queue as sent")
+	}
+	if w := evaluate("width", `String(document.documentElement.scrollWidth)`); w != "320" {
+		t.Fatalf("at 320 px the page is %s px wide after the request", w)
 	}
 
 	// Nothing of the customer's, nor the token, reached the logs.
