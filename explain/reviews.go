@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,7 +37,7 @@ const (
 // ReviewStatuses lists the statuses in their usual order.
 var ReviewStatuses = []string{ReviewOpen, ReviewInReview, ReviewResolved, ReviewRejected}
 
-// Limits on a case's text.
+// Limits on a case's text, in characters.
 const (
 	MaxReviewMessage = 2000
 	MaxReviewReply   = 4000
@@ -78,15 +79,19 @@ func NewReviews(rdb redis.UniversalClient, keys features.Keyspace, codec *featur
 // ValidCaseID reports whether id has the shape of a case id.
 func ValidCaseID(id string) bool { return features.ValidID("case_", id) }
 
+// checkText checks a customer's or a reviewer's text: at most max
+// characters (as a browser's maxlength counts them, near enough: a
+// character outside the Basic Multilingual Plane counts once here and twice
+// there), printable, with line breaks and tabs.
 func checkText(field, s string, max int, required bool) error {
 	switch {
 	case required && strings.TrimSpace(s) == "":
 		return fmt.Errorf("%w: %s: required", features.ErrInvalid, field)
-	case len(s) > max:
-		return fmt.Errorf("%w: %s: at most %d bytes", features.ErrInvalid, field, max)
+	case utf8.RuneCountInString(s) > max:
+		return fmt.Errorf("%w: %s: at most %d characters", features.ErrInvalid, field, max)
 	}
 	for _, r := range s {
-		if r == '\uFFFD' || (!unicode.IsPrint(r) && r != '\n') {
+		if r == '\uFFFD' || (!unicode.IsPrint(r) && r != '\n' && r != '\t') {
 			return fmt.Errorf("%w: %s: must be printable text", features.ErrInvalid, field)
 		}
 	}
