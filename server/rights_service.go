@@ -76,6 +76,7 @@ func (a *app) erase(ctx context.Context, p features.Pseudonym) (features.Receipt
 	if err := a.store.SaveReceipt(ctx, r); err != nil {
 		return features.Receipt{}, err
 	}
+	a.scheduleFollowUp(p, now)
 	return r, nil
 }
 

@@ -42,6 +42,9 @@ type app struct {
 	trainer      *engine.Trainer
 	alsModels    *engine.ALSStore
 	now          func() time.Time
+	// followUps are erasures waiting for their follow-up
+	// (erasure_followup.go).
+	followUps chan erasureFollowUp
 }
 
 func (a *app) status(ctx context.Context, method string, err error) error {
@@ -125,7 +128,8 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 			Source: store, Holder: models, Options: cfg.Train, Interval: cfg.ModelRefresh,
 			Logger: o.Logger, Now: o.Now,
 		},
-		now: o.Now,
+		now:       o.Now,
+		followUps: make(chan erasureFollowUp, maxPendingFollowUps),
 	}
 	auth.pseudonyms = a.pseudonyms
 	s := &Server{app: a, registry: o.Registry, health: health.NewServer(), tokens: auth.tokens}
@@ -164,7 +168,7 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 			s.log.ErrorContext(ctx, "initial model training failed; serving catalogue fallbacks until the next run", "err", err)
 		}
 	}
-	// Background work (retraining, the retention sweep) stops and is
+	// Background work (retraining, the retention sweep, erasure follow-ups) stops and is
 	// waited for before Run returns, so it never outlives the store.
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
@@ -174,6 +178,7 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	}()
 	background.Go(func() { s.trainer.Run(bgCtx) })
 	background.Go(func() { s.sweep(bgCtx) })
+	background.Go(func() { s.runFollowUps(bgCtx) })
 	background.Go(func() { s.alsModels.Follow(bgCtx, s.models, s.cfg.ModelPoll, s.cfg.ModelMaxAge, s.now, s.log) })
 
 	// The gateway reaches the gRPC server through an in-process listener, so

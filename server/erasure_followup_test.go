@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/candorhq/candor/explain"
+	"github.com/candorhq/candor/features"
+)
+
+// TestErasureFollowUp: an answer and a review case written after an
+// erasure by requests that read the customer's data before it (in flight
+// when it ran) are deleted by the erasure's follow-up, once every such
+// request has ended; what the customer does after the erasure is kept.
+func TestErasureFollowUp(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	ctx := context.Background()
+	_, answer, err := f.s.explanations.Get(ctx, f.recID, f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAt := f.now // when the in-flight requests read alice's data
+
+	f.now = f.now.Add(time.Minute)
+	f.s.cfg.RequestTimeout = 50 * time.Millisecond // the follow-up is due soon
+	if _, err := f.s.erase(ctx, f.alice); err != nil {
+		t.Fatal(err)
+	}
+	erasedAt := f.now
+
+	// The in-flight requests land: an answer and a review case stamped
+	// before the erasure.
+	late := *answer
+	late.ID, late.CreatedAt = explain.NewID(), readAt
+	if err := f.s.explanations.Save(ctx, f.alice, &late); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.reviews.Open(ctx, f.alice, &late, explain.ReviewContest, "Why this?", readAt); err != nil {
+		t.Fatal(err)
+	}
+	// And alice comes back afterwards: a new answer, hers to keep.
+	f.now = f.now.Add(time.Minute)
+	after := f.recommend(t, "alice")
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { f.s.runFollowUps(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	deadline := time.Now().Add(erasureFollowUpMargin + 10*time.Second)
+	for {
+		_, _, err := f.s.explanations.Get(ctx, late.ID, f.now)
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the follow-up did not delete the late answer")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cases, err := f.s.reviews.Customer(ctx, f.alice)
+	if err != nil || len(cases) != 0 {
+		t.Errorf("review cases after the follow-up: %d %v", len(cases), err)
+	}
+	if _, kept, err := f.s.explanations.Get(ctx, after.GetRecommendationId(), f.now); err != nil || kept.CreatedAt.Before(erasedAt) {
+		t.Errorf("the answer made after the erasure: %v", err)
+	}
+	// Nothing of the late writes is left anywhere: the only key under
+	// alice's tag is the index of her new answer.
+	keys, err := features.NewKeyspace(f.s.cfg.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := keys.Customer(f.alice)
+	var left []string
+	var cursor uint64
+	for {
+		batch, next, err := f.s.rdb.Scan(ctx, cursor, f.s.cfg.Namespace+":*", 1000).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range batch {
+			if strings.Contains(k, string(f.alice)) || strings.Contains(k, late.ID) {
+				left = append(left, k)
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	if len(left) != 1 || left[0] != tag.Recommendations {
+		t.Errorf("keys of alice's after the follow-up: %v; want only %s", left, tag.Recommendations)
+	}
+}
