@@ -68,36 +68,8 @@ func TestPrivacyCenterInChromium(t *testing.T) {
 	shopURL := strings.Replace(shop.URL, "127.0.0.1", "localhost", 1)
 
 	ctx := newBrowser(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	evaluate := func(what, js string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		v, err := chromedp.Run(sctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	click := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		resp, err := chromedp.RunResponse(sctx, actions...)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if resp.Status != http.StatusOK {
-			t.Fatalf("%s: status %d", what, resp.Status)
-		}
-	}
+	tab := browserTab{t: t, ctx: ctx}
+	step, evaluate, click := tab.step, tab.evaluate, tab.click
 	consentOf := func(purpose string) map[string]any {
 		t.Helper()
 		for _, c := range ts.mustREST(t, "storefront", "GET", path+"/consents", "")["consents"].([]any) {

@@ -98,37 +98,8 @@ func TestWhyPageInChromium(t *testing.T) {
 	shopURL := strings.Replace(shop.URL, "127.0.0.1", "localhost", 1)
 
 	ctx := newBrowser(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	evaluate := func(what, js string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		v, err := chromedp.Run(sctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	// click runs actions that navigate, and waits for the page they load.
-	click := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		resp, err := chromedp.RunResponse(sctx, actions...)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if resp.Status != http.StatusOK {
-			t.Fatalf("%s: status %d", what, resp.Status)
-		}
-	}
+	tab := browserTab{t: t, ctx: ctx}
+	step, evaluate, click := tab.step, tab.evaluate, tab.click
 
 	// From the shop to the page; the token leaves the address bar.
 	step("open the shop", chromedp.EmulateViewport(390, 844), chromedp.Navigate(shopURL))
