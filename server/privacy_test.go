@@ -32,15 +32,7 @@ func otherToken(tok string) string {
 // openPrivacy follows a privacy-center link and returns the session cookie.
 func (f *whyFixture) openPrivacy(t *testing.T, token string) *http.Cookie {
 	t.Helper()
-	resp := f.do(t, whyRequest{method: "GET", path: "/privacy?token=" + url.QueryEscape(token)})
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("opening the privacy link: status %d: %s", resp.StatusCode, body(t, resp))
-	}
-	c := cookieNamed(resp, privacyCookie)
-	if c == nil {
-		t.Fatal("opening the privacy link set no session cookie")
-	}
-	return c
+	return f.follow(t, "/privacy", token, privacyCookie)
 }
 
 func (f *whyFixture) privacyPage(t *testing.T, cookies ...*http.Cookie) string {

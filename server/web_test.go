@@ -217,13 +217,20 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 // open follows alice's link and returns the session cookie.
 func (f *whyFixture) open(t *testing.T, token string) *http.Cookie {
 	t.Helper()
-	resp := f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + url.QueryEscape(token)})
+	return f.follow(t, "/why/"+f.recID, token, whyCookie)
+}
+
+// follow opens a customer page's link with a token and returns the session
+// cookie it sets (named cookie).
+func (f *whyFixture) follow(t *testing.T, path, token, cookie string) *http.Cookie {
+	t.Helper()
+	resp := f.do(t, whyRequest{method: "GET", path: path + "?token=" + url.QueryEscape(token)})
 	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("opening the link: status %d: %s", resp.StatusCode, body(t, resp))
+		t.Fatalf("opening %s: status %d: %s", path, resp.StatusCode, body(t, resp))
 	}
-	c := cookieNamed(resp, whyCookie)
+	c := cookieNamed(resp, cookie)
 	if c == nil {
-		t.Fatal("opening the link set no session cookie")
+		t.Fatalf("opening %s set no session cookie", path)
 	}
 	return c
 }
