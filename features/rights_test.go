@@ -14,6 +14,7 @@ import (
 // asked us not to use removes that control too (nothing is left for it to
 // protect), keeps the customer's other controls, and logs the deletion.
 func TestDeleteSignalTakesItsControlAlong(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	now := time.Date(2100, 1, 2, 12, 0, 0, 0, time.UTC)
@@ -48,6 +49,9 @@ func TestDeleteSignalTakesItsControlAlong(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(changes) == 0 {
+		t.Fatal("no change logged")
+	}
 	if last := changes[len(changes)-1]; last.Action != "deleted" || last.Target != gone {
 		t.Errorf("last change %+v, want the deletion of %s", last, gone)
 	}
@@ -62,6 +66,7 @@ func TestDeleteSignalTakesItsControlAlong(t *testing.T) {
 // recorded once per purpose; a purpose given later is withdrawn again by
 // the next one.
 func TestSkipOptedOutRecordsOneOptOut(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	now := time.Date(2100, 1, 2, 12, 0, 0, 0, time.UTC)

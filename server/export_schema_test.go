@@ -62,6 +62,7 @@ func topLevelKeys(t *testing.T, doc []byte) []string {
 // in every list and checks the document against docs/export-schema.md: the
 // top-level fields, in order, and the fields of each signal.
 func TestExportMatchesItsSchemaDocument(t *testing.T) {
+	t.Parallel()
 	f := newWhyFixture(t)
 	ctx := context.Background()
 	raw, err := os.ReadFile("../docs/export-schema.md")

@@ -263,7 +263,9 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 	if resp, body := f.rest(t, http.MethodPatch, "/v1/customers/"+c+"/consents", f.token(c), grant, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("grant: %d %s", resp.StatusCode, body)
 	}
-	f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", nil)
+	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request without the header: %d %s", resp.StatusCode, body)
+	}
 	if st := f.consentOf(t, c).Decisions[consent.MarketingEmail]; st.Status != consent.StatusGiven || st.Method != consent.MethodUI {
 		t.Fatalf("after the grant marketing_email is %v by %v", st.Status, st.Method)
 	}
@@ -273,7 +275,9 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 
 	// The next request carrying the header withdraws it again: one entry,
 	// for marketing_email only (model_training is still refused).
-	f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", gpc)
+	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", gpc); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request with the header: %d %s", resp.StatusCode, body)
+	}
 	entries := f.ledger(t, c)
 	if len(entries) != n+2 {
 		t.Fatalf("ledger has %d entries, want %d", len(entries), n+2)

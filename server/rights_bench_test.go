@@ -242,7 +242,7 @@ func download(url string) (int64, error) {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+benchKey)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -235,7 +235,7 @@ func (f *rightsFixture) rest(t testing.TB, method, path, credential, body string
 	for k, v := range header {
 		req.Header[http.CanonicalHeaderKey(k)] = []string{v}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,3 +303,6 @@ func (f *rightsFixture) customerKeys(t testing.TB, customer string) []string {
 	}
 	return out
 }
+
+// testHTTP is the tests' HTTP client: no request may hang a test.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}

@@ -243,8 +243,8 @@ func TestCorrectSignal(t *testing.T) {
 	if after := f.signals(t, c); !mapsEqualSignals(after, snapshot) {
 		t.Error("a refused correction changed a signal")
 	}
-	if h, _, _ := f.s.store.ControlHistory(context.Background(), f.pseudonym(c), 0, 100); len(h) != len(history) {
-		t.Errorf("a refused correction was logged: %+v", h[len(history):])
+	if h, _, err := f.s.store.ControlHistory(context.Background(), f.pseudonym(c), 0, 100); err != nil || len(h) != len(history) {
+		t.Errorf("a refused correction was logged (%v): %d entries, want %d", err, len(h), len(history))
 	}
 }
 
@@ -520,11 +520,21 @@ func TestEraseCustomer(t *testing.T) {
 		t.Errorf("second receipt %s", body)
 	}
 
-	// Receipts name no one: not the id, not the pseudonym, anywhere.
-	for k, v := range f.r.Dump(t) {
+	// Receipts name no one: the receipts list is stored as plain JSON (every
+	// other value is sealed, and customerKeys above covers key names), so
+	// it is searched for the id and the pseudonym as stored.
+	keys, err := features.NewKeyspace(f.r.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := f.r.Client.LRange(ctx, keys.ErasureReceipts(), 0, -1).Result()
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("stored receipts: %d %v", len(stored), err)
+	}
+	for _, v := range stored {
 		for _, personal := range []string{c, string(p)} {
-			if strings.Contains(k, personal) || strings.Contains(v, personal) {
-				t.Errorf("%s holds %q after the erasure", k, personal)
+			if strings.Contains(v, personal) {
+				t.Errorf("a stored receipt holds %q: %s", personal, v)
 			}
 		}
 	}
@@ -550,7 +560,7 @@ func TestEraseCustomer(t *testing.T) {
 	if err := f.s.TrainNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{}); err != nil || list.GetLongestPendingSeconds() != 0 || list.GetReceipts()[0].GetModelPending() {
+	if list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{}); err != nil || list.GetLongestPendingSeconds() != 0 || len(list.GetReceipts()) == 0 || list.GetReceipts()[0].GetModelPending() {
 		t.Errorf("after retraining: %v (%v)", list, err)
 	}
 	for _, cred := range []string{keyOf(RoleStorefront), keyOf(RoleSupportAgent), keyOf(RoleMarketer), keyOf(RoleAdmin), f.token(c)} {

@@ -30,6 +30,7 @@ import (
 // clock can be moved between them.
 type whyFixture struct {
 	s       *Server
+	r       *redistest.Redis
 	h       http.Handler
 	now     time.Time
 	recID   string
@@ -54,7 +55,7 @@ func newWhyFixture(t *testing.T) *whyFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.s, f.h = s, s.newEcho(http.NotFoundHandler())
+	f.s, f.r, f.h = s, r, s.newEcho(http.NotFoundHandler())
 	ctx := context.Background()
 
 	var items []features.Item

@@ -146,7 +146,7 @@ func (ts *testServer) waitReady(tb testing.TB) {
 	tb.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(ts.httpURL + "/readyz")
+		resp, err := testHTTP.Get(ts.httpURL + "/readyz")
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -177,9 +177,25 @@ func (ts *testServer) recs() candorv1.RecommendationServiceClient {
 	return candorv1.NewRecommendationServiceClient(ts.conn)
 }
 
+// testHTTP is the tests' HTTP client: no request may hang a test.
+var testHTTP = &http.Client{Timeout: 30 * time.Second}
+
 // rest sends a JSON request as role ("" for none) and returns the status and
 // the decoded body.
 func (ts *testServer) rest(tb testing.TB, role, method, path, body string) (int, map[string]any) {
+	tb.Helper()
+	code, raw := ts.restRaw(tb, role, method, path, body)
+	out := map[string]any{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			tb.Fatalf("%s %s: answer is not JSON (%v): %s", method, path, err, raw)
+		}
+	}
+	return code, out
+}
+
+// restRaw is rest returning the body as sent.
+func (ts *testServer) restRaw(tb testing.TB, role, method, path, body string) (int, []byte) {
 	tb.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -193,7 +209,7 @@ func (ts *testServer) rest(tb testing.TB, role, method, path, body string) (int,
 		req.Header.Set("Authorization", "Bearer "+ts.keys[role])
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -202,13 +218,7 @@ func (ts *testServer) rest(tb testing.TB, role, method, path, body string) (int,
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out := map[string]any{}
-	if len(raw) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			tb.Fatalf("%s %s: answer is not JSON (%v): %s", method, path, err, raw)
-		}
-	}
-	return resp.StatusCode, out
+	return resp.StatusCode, raw
 }
 
 // mustREST is rest that requires a 200.

@@ -63,7 +63,7 @@ func TestDemoTour(t *testing.T) {
 	if bob["personalized"] != false || !strings.Contains(headline, "Not based on your personal data, because you have not consented") {
 		t.Fatalf("bob's answer: %q", headline)
 	}
-	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+	if resp, err := testHTTP.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz: %v %v", resp, err)
 	} else {
 		_ = resp.Body.Close()

@@ -156,7 +156,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// REST calls went through the gRPC interceptors: they are counted
 	// (the history was only ever read over REST).
-	resp, err := http.Get(ts.httpURL + "/metrics")
+	resp, err := testHTTP.Get(ts.httpURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestUnauthenticated(t *testing.T) {
 		if header != "" {
 			req.Header.Set("Authorization", header)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +298,7 @@ func TestUnauthenticated(t *testing.T) {
 		}
 	}
 	// Health and reflection need no key.
-	resp, err := http.Get(ts.httpURL + "/healthz")
+	resp, err := testHTTP.Get(ts.httpURL + "/healthz")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}

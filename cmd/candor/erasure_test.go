@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/features/redistest"
 )
@@ -152,7 +152,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 
 	// Erase, over REST, with the customer's own token.
 	start := time.Now()
-	code, raw := restRaw(t, ts, "subject", "DELETE", s.path, "")
+	code, raw := ts.restRaw(t, "subject", "DELETE", s.path, "")
 	if code != http.StatusOK {
 		t.Fatalf("DELETE %s: status %d: %s", s.path, code, raw)
 	}
@@ -166,11 +166,11 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	// were.
 	after := snapshot(t)
 	checkNothingLeft(t, after, codec, ns, tag, needles, s.soloSKU)
-	checkOthersIntact(t, before, after, ns, tag, s)
+	checkOthersIntact(t, before, after, keys, tag, s)
 
 	// Idempotent: a second erasure (by the storefront, on their behalf)
 	// finds nothing and says so.
-	code, raw2 := restRaw(t, ts, "storefront", "DELETE", s.path, "")
+	code, raw2 := ts.restRaw(t, "storefront", "DELETE", s.path, "")
 	if code != http.StatusOK {
 		t.Fatalf("second DELETE: status %d: %s", code, raw2)
 	}
@@ -466,14 +466,18 @@ func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec,
 // checkOthersIntact: every key that was not the subject's is still there
 // with exactly the same content, except the review queues, which lost the
 // subject's cases and nothing else; the only new key is the receipts list.
-func checkOthersIntact(t *testing.T, before, after []redistest.Key, ns, tag string, s *erasureSubject) {
+func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys features.Keyspace, tag string, s *erasureSubject) {
 	t.Helper()
 	theirs := map[string]bool{}
 	for id := range s.recIDs {
-		theirs[ns+":rec:"+id] = true
+		theirs[keys.Recommendation(id)] = true
 	}
 	for _, id := range s.caseIDs {
-		theirs[ns+":{reviews}:case:"+id] = true
+		theirs[keys.ReviewCase(id)] = true
+	}
+	queue := map[string]bool{}
+	for _, st := range explain.ReviewStatuses {
+		queue[keys.ReviewQueue(st)] = true
 	}
 	now := keysByName(after)
 	for _, k := range before {
@@ -481,7 +485,7 @@ func checkOthersIntact(t *testing.T, before, after []redistest.Key, ns, tag stri
 			continue
 		}
 		want := k
-		if strings.HasPrefix(k.Name, ns+":{reviews}:queue:") {
+		if queue[k.Name] {
 			want.Items = slices.DeleteFunc(slices.Clone(k.Items), func(it redistest.Item) bool { return slices.Contains(s.caseIDs, it.Value) })
 			if len(want.Items) == 0 {
 				if got, ok := now[k.Name]; ok {
@@ -499,13 +503,13 @@ func checkOthersIntact(t *testing.T, before, after []redistest.Key, ns, tag stri
 		}
 		delete(now, k.Name)
 	}
-	delete(now, ns+":{erasures}:receipts")
+	delete(now, keys.ErasureReceipts())
 	if len(now) != 0 {
 		t.Fatalf("erasure wrote keys other than the receipts list: %v", slices.Sorted(maps.Keys(now)))
 	}
 }
 
-// findAll returns where needle occurs (case-insensitively): the names of the
+// findNeedle returns where needle occurs (case-insensitively): the names of the
 // keys whose name, fields, values or opened values hold it.
 func findNeedle(keys []redistest.Key, codec *features.Codec, needle string) []string {
 	needle = strings.ToLower(needle)
@@ -527,7 +531,7 @@ func findNeedle(keys []redistest.Key, codec *features.Codec, needle string) []st
 	return out
 }
 
-// open opens a sealed value the way the server seals it: bound to its key
+// openSealed opens a sealed value the way the server seals it: bound to its key
 // and, for a hash, its field (lists, strings and some hashes bind none).
 func openSealed(codec *features.Codec, key string, it redistest.Item) (string, bool) {
 	for _, field := range []string{it.Field, ""} {
@@ -551,27 +555,6 @@ func serverCrypto(t *testing.T, ts *testServer) (*features.Codec, *features.Pseu
 		t.Fatal(err)
 	}
 	return features.NewCodec(secret), features.NewPseudonymizer(secret)
-}
-
-// restRaw is rest returning the body as sent.
-func restRaw(t *testing.T, ts *testServer, role, method, path, body string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, ts.httpURL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+ts.keys[role])
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, raw
 }
 
 func keysByName(keys []redistest.Key) map[string]redistest.Key {
