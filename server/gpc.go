@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -93,6 +94,10 @@ func (a *app) applyGPC(ctx context.Context, p features.Pseudonym, role Role) err
 	})
 	return err
 }
+
+// errGPCKeepsOff refuses, on a page, to turn on a purpose the request's
+// GPC signal keeps off.
+var errGPCKeepsOff = errors.New("the browser's Global Privacy Control keeps this purpose off")
 
 // sendsGPC reports whether a page request carries "Sec-GPC: 1".
 func sendsGPC(r *http.Request) bool { return gpcSet(r.Header.Values("Sec-GPC")) }

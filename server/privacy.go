@@ -225,10 +225,7 @@ func (s *Server) privacyConsent(c echo.Context) error {
 	if err != nil {
 		return s.privacyFailed(c, err)
 	}
-	if action == "grant" && sendsGPC(r) && consent.GPCPurposes.Has(purpose) {
-		return privacyMessage(c, http.StatusConflict, privacyMsg{Kind: "gpc", Back: privacyPath})
-	}
-	if err := s.pageConsent(r.Context(), sess.customer, purpose, action == "grant", privacyNotice); err != nil {
+	if err := s.pageConsent(r.Context(), sess.customer, purpose, action == "grant", sendsGPC(r), privacyNotice); err != nil {
 		return s.privacyFailed(c, err)
 	}
 	return s.privacyDone(c, privacyFlash{Action: action, Purpose: purpose.String()})
@@ -436,6 +433,8 @@ func (s *Server) privacyFailed(c echo.Context, err error) error {
 		return privacyMessage(c, http.StatusNotFound, privacyMsg{Kind: "gone", Back: privacyPath})
 	case errors.Is(err, features.ErrConflict):
 		return privacyMessage(c, http.StatusConflict, privacyMsg{Kind: "busy", Back: privacyPath})
+	case errors.Is(err, errGPCKeepsOff):
+		return privacyMessage(c, http.StatusConflict, privacyMsg{Kind: "gpc", Back: privacyPath})
 	}
 	s.log.ErrorContext(c.Request().Context(), "privacy center failed", "route", c.Path(), "err", err)
 	return privacyMessage(c, http.StatusInternalServerError, privacyMsg{Kind: "error", Back: privacyPath})

@@ -414,7 +414,7 @@ func (s *Server) whyConsent(c echo.Context) error {
 	if action != "revoke" && action != "grant" {
 		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: "action: must be revoke or grant", Back: back})
 	}
-	if err := s.pageConsent(r.Context(), p.sess.customer, p.answer.Purpose, action == "grant", "why-page"); err != nil {
+	if err := s.pageConsent(r.Context(), p.sess.customer, p.answer.Purpose, action == "grant", sendsGPC(r), "why-page"); err != nil {
 		return s.whyFailed(c, err, back)
 	}
 	s.setFlash(c, p.id, whyFlash{Action: action})
@@ -461,7 +461,14 @@ func (s *Server) whyReview(c echo.Context) error {
 // ConsentService: method "ui", by the customer, under the notice version
 // of their current decision for the purpose (the page's own name when
 // there is none).
-func (a *app) pageConsent(ctx context.Context, p features.Pseudonym, purpose consent.Purpose, granted bool, page string) error {
+//
+// While the request carries Sec-GPC: 1, a purpose GPC covers cannot be
+// turned on from a page (errGPCKeepsOff): the next page view would turn it
+// off again (pageGPC).
+func (a *app) pageConsent(ctx context.Context, p features.Pseudonym, purpose consent.Purpose, granted, gpc bool, page string) error {
+	if granted && gpc && consent.GPCPurposes.Has(purpose) {
+		return errGPCKeepsOff
+	}
 	state, err := a.store.Consent(ctx, p)
 	if err != nil {
 		return err
@@ -491,6 +498,8 @@ func (s *Server) whyFailed(c echo.Context, err error, back string) error {
 		return whyMessage(c, http.StatusNotFound, whyMsg{Kind: "gone", Back: back})
 	case errors.Is(err, features.ErrConflict):
 		return whyMessage(c, http.StatusConflict, whyMsg{Kind: "busy", Back: back})
+	case errors.Is(err, errGPCKeepsOff):
+		return whyMessage(c, http.StatusConflict, whyMsg{Kind: "gpc", Back: back})
 	}
 	s.log.ErrorContext(c.Request().Context(), "why page failed", "route", c.Path(), "err", err)
 	return whyMessage(c, http.StatusInternalServerError, whyMsg{Kind: "error", Back: back})

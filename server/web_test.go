@@ -915,3 +915,41 @@ func TestWhyAskRefusals(t *testing.T) {
 		t.Fatalf("refused requests queued cases: %+v, %v", queue, err)
 	}
 }
+
+// TestWhyGPCKeepsMarketingOff: on the why page of a marketing email, while
+// the browser sends Sec-GPC: 1, "use my data for marketing emails again" is
+// refused with an explanation (the next page view would turn it off again)
+// and changes nothing; without the header it works.
+func TestWhyGPCKeepsMarketingOff(t *testing.T) {
+	t.Parallel()
+	f := newWhyFixture(t)
+	ctx := context.WithValue(context.Background(), principalKey{}, principal{role: RoleStorefront})
+	resp, err := (&recommendationService{app: f.s.app}).GetRecommendations(ctx, &candorv1.GetRecommendationsRequest{CustomerId: "alice", Surface: "email", Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/why/" + resp.GetRecommendation().GetRecommendationId()
+	session := f.follow(t, path, f.token, whyCookie)
+	gpc := map[string]string{"Sec-GPC": "1"}
+	page := f.do(t, whyRequest{method: "GET", path: path, cookies: []*http.Cookie{session}, header: gpc})
+	token := formToken(t, body(t, page))
+	grant := url.Values{"csrf": {token}, "action": {"grant"}}
+
+	refused := f.do(t, whyRequest{method: "POST", path: path + "/consent", form: grant, cookies: []*http.Cookie{session}, header: gpc})
+	if refused.StatusCode != http.StatusConflict || !strings.Contains(body(t, refused), "Global Privacy Control") {
+		t.Fatalf("granting marketing emails under GPC: status %d", refused.StatusCode)
+	}
+	state, err := f.s.store.Consent(context.Background(), f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state.Granted(consent.MarketingEmail) {
+		t.Fatal("a refused grant changed the consent")
+	}
+	if ok := f.do(t, whyRequest{method: "POST", path: path + "/consent", form: grant, cookies: []*http.Cookie{session}}); ok.StatusCode != http.StatusSeeOther {
+		t.Fatalf("granting without GPC: status %d", ok.StatusCode)
+	}
+	if state, _ := f.s.store.Consent(context.Background(), f.alice); !state.Granted(consent.MarketingEmail) {
+		t.Error("the grant without GPC was not recorded")
+	}
+}
