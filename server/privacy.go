@@ -81,7 +81,7 @@ func (s *Server) registerPrivacy(e *echo.Echo) {
 		return c.Blob(http.StatusOK, "text/css; charset=utf-8", privacyTemplates.css)
 	})
 	e.GET(privacyPath, s.privacyGet)
-	e.GET(privacyPath+"/export", s.privacyExport)
+	e.GET(privacyPath+"/export", s.privacyExport, longExport) // the API's bound, not the write timeout
 	e.POST(privacyPath+"/consent", s.privacyConsent)
 	e.POST(privacyPath+"/signals", s.privacySignal)
 	e.POST(privacyPath+"/object", s.privacyObject)
@@ -190,7 +190,7 @@ func (s *Server) privacyGet(c echo.Context) error {
 	in.Now = s.now()
 	in.ExpiresIn = sess.expires.Sub(in.Now)
 	var f privacyFlash
-	if s.takeSealed(c, privacyFlashCookie, privacyPath, privacyFlashAD, "", &f) {
+	if s.takeSealed(c, privacyFlashCookie, privacyPath, privacyFlashAD, in.CSRF, &f) {
 		in.Flash = &f
 	}
 	return renderPage(c, http.StatusOK, privacyTemplates.page, buildPrivacyPage(in))
@@ -203,8 +203,11 @@ type privacyFlash struct {
 	Subject string `json:"s,omitempty"` // corrected: the action as it reads now
 }
 
-func (s *Server) privacyDone(c echo.Context, f privacyFlash) error {
-	s.setSealed(c, privacyFlashCookie, privacyPath, privacyFlashAD, "", f, whyFlashTTL)
+// privacyDone reports what an action did on the next page view, in a
+// sealed cookie bound to the session (by its form token), so that no other
+// session can show it.
+func (s *Server) privacyDone(c echo.Context, sess *whySession, f privacyFlash) error {
+	s.setSealed(c, privacyFlashCookie, privacyPath, privacyFlashAD, s.formToken(*sess), f, whyFlashTTL)
 	return c.Redirect(http.StatusSeeOther, privacyPath)
 }
 
@@ -228,7 +231,7 @@ func (s *Server) privacyConsent(c echo.Context) error {
 	if err := s.pageConsent(r.Context(), sess.customer, purpose, action == "grant", sendsGPC(r), privacyNotice); err != nil {
 		return s.privacyFailed(c, err)
 	}
-	return s.privacyDone(c, privacyFlash{Action: action, Purpose: purpose.String()})
+	return s.privacyDone(c, sess, privacyFlash{Action: action, Purpose: purpose.String()})
 }
 
 // privacySignal deletes or corrects one of the customer's signals, through
@@ -250,7 +253,7 @@ func (s *Server) privacySignal(c echo.Context) error {
 		if !deleted {
 			return privacyMessage(c, http.StatusNotFound, privacyMsg{Kind: "gone", Back: privacyPath})
 		}
-		return s.privacyDone(c, privacyFlash{Action: "deleted"})
+		return s.privacyDone(c, sess, privacyFlash{Action: "deleted"})
 	case "correct":
 		correction, err := correctionOf(r)
 		if err != nil {
@@ -266,7 +269,7 @@ func (s *Server) privacySignal(c echo.Context) error {
 				title = it.Title
 			}
 		}
-		return s.privacyDone(c, privacyFlash{Action: "corrected", Subject: explain.SignalPhrase(sig.Type, title, sig.OccurredAt)})
+		return s.privacyDone(c, sess, privacyFlash{Action: "corrected", Subject: explain.SignalPhrase(sig.Type, title, sig.OccurredAt)})
 	default:
 		return privacyMessage(c, http.StatusBadRequest, privacyMsg{Kind: "invalid", Detail: "action: must be delete or correct", Back: privacyPath})
 	}
@@ -324,7 +327,7 @@ func (s *Server) privacyObject(c echo.Context) error {
 	if _, err := s.objectToProfiling(c.Request().Context(), sess.customer, privacyNotice, RoleCustomer); err != nil {
 		return s.privacyFailed(c, err)
 	}
-	return s.privacyDone(c, privacyFlash{Action: "object"})
+	return s.privacyDone(c, sess, privacyFlash{Action: "object"})
 }
 
 // privacyExport sends the export document, as a download.
@@ -333,9 +336,6 @@ func (s *Server) privacyExport(c echo.Context) error {
 	if sess == nil {
 		return err
 	}
-	// A very long history takes longer than the server's write timeout;
-	// the export keeps the API's bound.
-	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(streamTimeout))
 	started := false
 	w := &exportWriter{send: func(b []byte) error {
 		if !started {

@@ -150,7 +150,6 @@ type privacyReview struct {
 	Opened, Updated              string
 }
 
-func privacyDate(t time.Time) string { return t.UTC().Format("2 January 2006") }
 func privacyTime(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
 
 // heldCounts lists what is held, per kind, in the order of the receipt.
@@ -184,7 +183,7 @@ func buildPrivacyPage(in *privacyInput) *privacyPage {
 			pp.Method = d.Method.String()
 		}
 		if !d.UpdatedAt.IsZero() {
-			pp.Since = privacyDate(d.UpdatedAt)
+			pp.Since = whyDate(d.UpdatedAt)
 		}
 		page.Purposes = append(page.Purposes, pp)
 	}
@@ -203,13 +202,13 @@ func buildPrivacyPage(in *privacyInput) *privacyPage {
 		}
 		ps.Phrase = explain.SignalPhrase(sig.Type, ps.Title, sig.OccurredAt)
 		expires := in.Retention.Expiry(sig)
-		ps.Expires, ps.Expired = privacyDate(expires), !expires.After(in.Now)
+		ps.Expires, ps.Expired = whyDate(expires), !expires.After(in.Now)
 		page.Signals = append(page.Signals, ps)
 	}
 	for _, c := range in.Reviews {
-		r := privacyReview{Kind: c.Kind, Status: c.Status, Message: c.Message, Reply: c.Reply, Opened: privacyDate(c.CreatedAt)}
+		r := privacyReview{Kind: c.Kind, Status: c.Status, Message: c.Message, Reply: c.Reply, Opened: whyDate(c.CreatedAt)}
 		if !c.UpdatedAt.Equal(c.CreatedAt) {
-			r.Updated = privacyDate(c.UpdatedAt)
+			r.Updated = whyDate(c.UpdatedAt)
 		}
 		page.Reviews = append(page.Reviews, r)
 	}
