@@ -32,6 +32,23 @@ type Held struct {
 	ReviewIDs         []string
 }
 
+// HeldKinds names the kinds Held counts, in the order receipts and pages
+// list them.
+var HeldKinds = []string{"signals", "consent_decisions", "ledger_entries", "controls", "control_changes", "recommendations", "review_cases"}
+
+// Counts returns the counts by kind (see HeldKinds).
+func (h Held) Counts() map[string]int64 {
+	return map[string]int64{
+		"signals":           h.Signals,
+		"consent_decisions": h.ConsentDecision,
+		"ledger_entries":    h.LedgerEntries,
+		"controls":          h.Controls,
+		"control_changes":   h.ControlChanges,
+		"recommendations":   int64(len(h.RecommendationIDs)),
+		"review_cases":      int64(len(h.ReviewIDs)),
+	}
+}
+
 // Held reads the counts and the indexes of global records, in one round
 // trip.
 func (s *Store) Held(ctx context.Context, p Pseudonym) (Held, error) {

@@ -377,7 +377,7 @@ func (s *Server) renderConfirm(c echo.Context, code int, sess whySession, missin
 		return s.privacyFailed(c, err)
 	}
 	return renderPage(c, code, privacyTemplates.confirm, privacyConfirm{
-		CSRF: s.formToken(sess), Missing: missing, Held: heldCounts(held),
+		CSRF: s.formToken(sess), Missing: missing, Held: orderedCounts(held.Counts()),
 	})
 }
 

@@ -152,24 +152,20 @@ type privacyReview struct {
 
 func privacyTime(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 UTC") }
 
-// heldCounts lists what is held, per kind, in the order of the receipt.
-func heldCounts(h features.Held) []privacyCount {
-	return []privacyCount{
-		{"signals", h.Signals},
-		{"consent_decisions", h.ConsentDecision},
-		{"ledger_entries", h.LedgerEntries},
-		{"controls", h.Controls},
-		{"control_changes", h.ControlChanges},
-		{"recommendations", int64(len(h.RecommendationIDs))},
-		{"review_cases", int64(len(h.ReviewIDs))},
+// orderedCounts lists counts by kind in the order of features.HeldKinds.
+func orderedCounts(counts map[string]int64) []privacyCount {
+	out := make([]privacyCount, 0, len(features.HeldKinds))
+	for _, kind := range features.HeldKinds {
+		out = append(out, privacyCount{Kind: kind, N: counts[kind]})
 	}
+	return out
 }
 
 // buildPrivacyPage gathers the facts of the page.
 func buildPrivacyPage(in *privacyInput) *privacyPage {
 	page := &privacyPage{
 		CSRF: in.CSRF, Status: in.Flash, GPC: in.GPC, GPCPurposes: consent.GPCPurposes.Names(),
-		Held: heldCounts(in.Held), SignalsTotal: in.Held.Signals,
+		Held: orderedCounts(in.Held.Counts()), SignalsTotal: in.Held.Signals,
 		ExpiresMinutes: max(0, int(in.ExpiresIn/time.Minute)),
 	}
 	for _, p := range consent.Purposes() {
@@ -237,10 +233,7 @@ type privacyReceipt struct {
 
 func buildReceipt(f privacyReceiptFacts) *privacyReceipt {
 	r := f.Receipt
-	out := &privacyReceipt{ID: r.ID, ErasedAt: privacyTime(r.ErasedAt), Pending: f.Pending}
-	for _, kind := range []string{"signals", "consent_decisions", "ledger_entries", "controls", "control_changes", "recommendations", "review_cases"} {
-		out.Counts = append(out.Counts, privacyCount{Kind: kind, N: r.Counts[kind]})
-	}
+	out := &privacyReceipt{ID: r.ID, ErasedAt: privacyTime(r.ErasedAt), Pending: f.Pending, Counts: orderedCounts(r.Counts)}
 	if !r.ReflectedAtMostUntil.IsZero() {
 		out.ReflectedUntil = privacyTime(r.ReflectedAtMostUntil)
 	}

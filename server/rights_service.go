@@ -48,19 +48,7 @@ func (a *app) erase(ctx context.Context, p features.Pseudonym) (features.Receipt
 		return features.Receipt{}, err
 	}
 	now := a.now().UTC()
-	r := features.Receipt{
-		ID:       features.NewID("erasure_"),
-		ErasedAt: now,
-		Counts: map[string]int64{
-			"signals":           held.Signals,
-			"consent_decisions": held.ConsentDecision,
-			"ledger_entries":    held.LedgerEntries,
-			"controls":          held.Controls,
-			"control_changes":   held.ControlChanges,
-			"recommendations":   int64(len(held.RecommendationIDs)),
-			"review_cases":      int64(len(held.ReviewIDs)),
-		},
-	}
+	r := features.Receipt{ID: features.NewID("erasure_"), ErasedAt: now, Counts: held.Counts()}
 	// Every server rebuilds its co-occurrence model from the store within
 	// a refresh interval; the ALS model is replaced by the next `candor
 	// train`, and servers refuse it once older than the maximum model age.
