@@ -67,9 +67,11 @@ func TestTrainingNonInterference(t *testing.T) {
 		signals := randomSignals(rng, full.items, now, 12)
 		later := randomLaterChoices(rng)
 		full.apply(t, id, initial, now.Add(-400*24*time.Hour))
-		if _, err := full.store.Track(ctx, full.pseudonyms.Pseudonym(id), signals, now); err != nil {
+		tracked, err := full.store.Track(ctx, full.pseudonyms.Pseudonym(id), signals, now)
+		if err != nil {
 			t.Fatal(err)
 		}
+		full.randomControls(t, rng, id, tracked, now)
 		if len(later) > 0 {
 			full.apply(t, id, later, now.Add(-time.Hour))
 		}

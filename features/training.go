@@ -14,8 +14,9 @@ import (
 
 // ScanUsable visits every customer on every node and calls fn with the
 // signals usable for purpose now (for model training: collected for it,
-// consented now, allowed by the current policy, fresh). Customers with no
-// usable signal are skipped; fn never learns who a customer is. The visiting
+// consented now, allowed by the current policy, fresh, not suppressed by
+// the customer). Customers with no usable signal are skipped; fn never
+// learns who a customer is. The visiting
 // order is deterministic for a given store: customers are sorted by
 // pseudonym, so a training run on the same data gives the same model.
 func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now time.Time, fn func(signals []Signal) error) error {
@@ -40,11 +41,13 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 		group := customers[start:min(start+batch, len(customers))]
 		consentCmds := make([]*redis.MapStringStringCmd, len(group))
 		signalCmds := make([]*redis.MapStringStringCmd, len(group))
+		controlCmds := make([]*redis.MapStringStringCmd, len(group))
 		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for i, p := range group {
 				keys := s.keys.Customer(p)
 				consentCmds[i] = pipe.HGetAll(ctx, keys.Consent)
 				signalCmds[i] = pipe.HGetAll(ctx, keys.Signals)
+				controlCmds[i] = pipe.HGetAll(ctx, keys.Controls)
 			}
 			return nil
 		})
@@ -61,6 +64,10 @@ func (s *Store) ScanUsable(ctx context.Context, purpose consent.Purpose, now tim
 				continue
 			}
 			if view.Signals, err = s.decodeSignals(keys.Signals, signalCmds[i].Val()); err != nil {
+				return err
+			}
+			// A signal the customer asked us not to use trains nothing.
+			if view.Controls, err = s.decodeControls(keys.Controls, controlCmds[i].Val()); err != nil {
 				return err
 			}
 			u := usableFor(view, purpose, now, s.retention)
