@@ -304,23 +304,32 @@ func (c *Catalog) SyncTo(ctx context.Context, v int64) (*CatalogSnapshot, error)
 	for id, it := range old.items {
 		items[id] = it
 	}
-	for start := 0; start < len(ids); start += 1000 {
-		batch := ids[start:min(start+1000, len(ids))]
-		vals, err := c.rdb.HMGet(ctx, c.keys.Items, batch...).Result()
-		if err != nil {
-			return nil, fmt.Errorf("features.Catalog.SyncTo: %w", err)
+	// Every batch of changed items in one round trip.
+	var batches [][]string
+	var reads []*redis.SliceCmd
+	_, err = c.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for start := 0; start < len(ids); start += 1000 {
+			batch := ids[start:min(start+1000, len(ids))]
+			batches = append(batches, batch)
+			reads = append(reads, pipe.HMGet(ctx, c.keys.Items, batch...))
 		}
-		for i, val := range vals {
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("features.Catalog.SyncTo: %w", err)
+	}
+	for b, read := range reads {
+		for i, val := range read.Val() {
 			s, ok := val.(string)
 			if !ok {
-				delete(items, batch[i])
+				delete(items, batches[b][i])
 				continue
 			}
 			it := new(Item)
 			if err := json.Unmarshal([]byte(s), it); err != nil {
 				return nil, fmt.Errorf("features.Catalog.SyncTo: %w", ErrCorrupt)
 			}
-			items[batch[i]] = it
+			items[batches[b][i]] = it
 		}
 	}
 	next := &CatalogSnapshot{Version: v, items: items}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/candorhq/candor/features/redisx"
 )
 
 // ControlKind is what a customer's control is about.
@@ -128,7 +127,7 @@ func (s *Store) SetControl(ctx context.Context, p Pseudonym, k ControlKind, targ
 	field := s.codec.Blind(k.String(), target)
 	c := Control{Kind: k, Target: target, SetAt: now.UTC().Truncate(time.Millisecond)}
 	var changed bool
-	err := redisx.Watch(ctx, s.rdb, "features.SetControl", func(tx *redis.Tx) error {
+	err := s.watch(ctx, "SetControl", func(tx *redis.Tx) error {
 		changed = false
 		var existsCmd, signalCmd *redis.BoolCmd
 		_, err := tx.Pipelined(ctx, func(pipe redis.Pipeliner) error {
@@ -162,7 +161,7 @@ func (s *Store) RemoveControl(ctx context.Context, p Pseudonym, k ControlKind, t
 	keys := s.keys.Customer(p)
 	field := s.codec.Blind(k.String(), target)
 	var removed bool
-	err := redisx.Watch(ctx, s.rdb, "features.RemoveControl", func(tx *redis.Tx) error {
+	err := s.watch(ctx, "RemoveControl", func(tx *redis.Tx) error {
 		removed = false
 		exists, err := tx.HExists(ctx, keys.Controls, field).Result()
 		if err != nil || !exists {

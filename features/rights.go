@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
-	"github.com/candorhq/candor/features/redisx"
 )
 
 // Erasure, export and rectification of one customer's data. A customer's
@@ -252,7 +251,7 @@ func (s *Store) DeleteSignal(ctx context.Context, p Pseudonym, id, actor string,
 	}
 	keys := s.keys.Customer(p)
 	var deleted bool
-	err := redisx.Watch(ctx, s.rdb, "features.DeleteSignal", func(tx *redis.Tx) error {
+	err := s.watch(ctx, "DeleteSignal", func(tx *redis.Tx) error {
 		exists, err := tx.HExists(ctx, keys.Signals, id).Result()
 		if err != nil || !exists {
 			deleted = false
@@ -302,7 +301,7 @@ func (s *Store) CorrectSignal(ctx context.Context, p Pseudonym, id string, c Cor
 	}
 	keys := s.keys.Customer(p)
 	var out Signal
-	err := redisx.Watch(ctx, s.rdb, "features.CorrectSignal", func(tx *redis.Tx) error {
+	err := s.watch(ctx, "CorrectSignal", func(tx *redis.Tx) error {
 		sealed, err := tx.HGet(ctx, keys.Signals, id).Result()
 		if err == redis.Nil {
 			return fmt.Errorf("signal %s: %w", id, ErrNotFound)
