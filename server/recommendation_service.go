@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -10,6 +11,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
+	"github.com/candorhq/candor/features"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -87,24 +89,41 @@ func (s *recommendationService) GetRecommendations(ctx context.Context, req *can
 }
 
 func (s *recommendationService) GetRecommendation(ctx context.Context, req *candorv1.GetRecommendationRequest) (*candorv1.GetRecommendationResponse, error) {
-	if !explain.ValidID(req.GetRecommendationId()) {
-		return nil, invalid("recommendation_id: not a recommendation id (they look like rec_ followed by 24 characters)")
-	}
-	owner, answer, err := s.explanations.Get(ctx, req.GetRecommendationId(), s.now())
+	_, answer, err := s.readableAnswer(ctx, "GetRecommendation", req.GetRecommendationId(), s.now())
 	if err != nil {
-		return nil, s.status(ctx, "GetRecommendation", err)
-	}
-	if customer, ok := tokenCustomer(ctx); ok && customer != owner {
-		return nil, errOtherCustomer
-	}
-	// A role limited to some surfaces reads only answers of those surfaces
-	// (the privacy officer, not limited, reads all).
-	role, _ := RoleFrom(ctx)
-	if allowed, limited := surfaceAccess[role]; limited && !slices.Contains(allowed, answer.Surface) {
-		return nil, status.Error(codes.NotFound, "recommendation not found")
+		return nil, err
 	}
 	if req.GetAllReasons() {
 		return &candorv1.GetRecommendationResponse{Recommendation: answer.RenderAllReasons()}, nil
 	}
 	return &candorv1.GetRecommendationResponse{Recommendation: answer.Render()}, nil
+}
+
+// readableAnswer reads a stored answer the caller may read: a customer
+// token only its own customer's, and a role limited to some surfaces only
+// answers of those surfaces (the privacy officer, not limited, reads all).
+// It returns whose answer it is; errors are the API's.
+func (a *app) readableAnswer(ctx context.Context, method, id string, now time.Time) (features.Pseudonym, *explain.Answer, error) {
+	if !explain.ValidID(id) {
+		return "", nil, invalid("recommendation_id: not a recommendation id (they look like rec_ followed by 24 characters)")
+	}
+	owner, answer, err := a.explanations.Get(ctx, id, now)
+	if err != nil {
+		return "", nil, a.status(ctx, method, err)
+	}
+	if customer, ok := tokenCustomer(ctx); ok && customer != owner {
+		return "", nil, errOtherCustomer
+	}
+	if !surfaceReadable(ctx, answer.Surface) {
+		return "", nil, status.Error(codes.NotFound, "recommendation not found")
+	}
+	return owner, answer, nil
+}
+
+// surfaceReadable reports whether the caller's role may read answers of a
+// surface.
+func surfaceReadable(ctx context.Context, surface string) bool {
+	role, _ := RoleFrom(ctx)
+	allowed, limited := surfaceAccess[role]
+	return !limited || slices.Contains(allowed, surface)
 }

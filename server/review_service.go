@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"slices"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/candorhq/candor/explain"
@@ -21,21 +18,14 @@ type reviewService struct {
 // it was made for (customer token), or by the storefront or support chat
 // relaying the customer's request about an answer of their own surfaces.
 func (s *reviewService) CreateReview(ctx context.Context, req *candorv1.CreateReviewRequest) (*candorv1.CreateReviewResponse, error) {
-	if !explain.ValidID(req.GetRecommendationId()) {
-		return nil, invalid("recommendation_id: not a recommendation id (they look like rec_ followed by 24 characters)")
-	}
-	owner, answer, err := s.explanations.Get(ctx, req.GetRecommendationId(), s.now())
+	// One time for the read and the case: a case is stamped no later than
+	// the read of the answer it copies (see the erasure follow-up).
+	now := s.now()
+	owner, answer, err := s.readableAnswer(ctx, "CreateReview", req.GetRecommendationId(), now)
 	if err != nil {
-		return nil, s.status(ctx, "CreateReview", err)
+		return nil, err
 	}
-	if customer, ok := tokenCustomer(ctx); ok && customer != owner {
-		return nil, errOtherCustomer
-	}
-	role, _ := RoleFrom(ctx)
-	if allowed, limited := surfaceAccess[role]; limited && !slices.Contains(allowed, answer.Surface) {
-		return nil, status.Error(codes.NotFound, "recommendation not found")
-	}
-	c, err := s.reviews.Open(ctx, owner, answer, req.GetKind(), req.GetMessage(), s.now())
+	c, err := s.reviews.Open(ctx, owner, answer, req.GetKind(), req.GetMessage(), now)
 	if err != nil {
 		return nil, s.status(ctx, "CreateReview", err)
 	}
@@ -56,6 +46,15 @@ func (s *reviewService) ListCustomerReviews(ctx context.Context, req *candorv1.L
 	}
 	out := &candorv1.ListCustomerReviewsResponse{}
 	for _, c := range cases {
+		// A role limited to some surfaces sees the cases about answers of
+		// those surfaces only, as it reads the answers themselves.
+		answer, err := c.Recommendation()
+		if err != nil {
+			return nil, s.status(ctx, "ListCustomerReviews", err)
+		}
+		if !surfaceReadable(ctx, answer.Surface) {
+			continue
+		}
 		pc, err := caseToProto(c)
 		if err != nil {
 			return nil, s.status(ctx, "ListCustomerReviews", err)
