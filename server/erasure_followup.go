@@ -67,8 +67,8 @@ func (a *app) runFollowUps(ctx context.Context) {
 	}
 }
 
-// followUp deletes the customer's answers and review cases created at or
-// before erasedAt.
+// followUp deletes the customer's answers created at or before erasedAt,
+// and the review cases opened then or about such answers.
 func (a *app) followUp(ctx context.Context, p features.Pseudonym, erasedAt time.Time) error {
 	var answers []string
 	err := a.explanations.Each(ctx, p, a.now(), func(ans *explain.Answer) error {
@@ -87,9 +87,16 @@ func (a *app) followUp(ctx context.Context, p features.Pseudonym, erasedAt time.
 	if err != nil {
 		return err
 	}
+	// A case is stale when it was opened before the erasure, or is about
+	// an answer made before it (a request may read the answer, then stamp
+	// the case after the erasure ran).
 	var stale []string
 	for _, c := range cases {
-		if !c.CreatedAt.After(erasedAt) {
+		answer, err := c.Recommendation()
+		if err != nil {
+			return err
+		}
+		if !c.CreatedAt.After(erasedAt) || !answer.CreatedAt.After(erasedAt) {
 			stale = append(stale, c.ID)
 		}
 	}

@@ -42,6 +42,10 @@ func TestErasureFollowUp(t *testing.T) {
 	if _, err := f.s.reviews.Open(ctx, f.alice, &late, explain.ReviewContest, "Why this?", readAt); err != nil {
 		t.Fatal(err)
 	}
+	// A case stamped after the erasure, about an answer read before it.
+	if _, err := f.s.reviews.Open(ctx, f.alice, &late, explain.ReviewHumanReview, "A person, please.", erasedAt.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	// And alice comes back afterwards: a new answer, hers to keep.
 	f.now = f.now.Add(time.Minute)
 	after := f.recommend(t, "alice")
