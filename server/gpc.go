@@ -56,9 +56,9 @@ func (a *app) gpcFor(ctx context.Context, req any) error {
 	if !ok {
 		return nil
 	}
+	// Cheapest first: this runs on every call.
 	role, _ := RoleFrom(ctx)
-	md, _ := metadata.FromIncomingContext(ctx)
-	if !gpcRoles[role] || !gpcSet(md.Get(gpcHeader)) || checkCustomerID(r.GetCustomerId()) != nil {
+	if !gpcRoles[role] || !gpcSet(metadata.ValueFromIncomingContext(ctx, gpcHeader)) || checkCustomerID(r.GetCustomerId()) != nil {
 		return nil
 	}
 	if err := a.applyGPC(ctx, a.pseudonyms.Pseudonym(r.GetCustomerId()), role); err != nil {
@@ -81,14 +81,24 @@ func gpcSet(values []string) bool {
 }
 
 // applyGPC records the opt-out for the GPC purposes still given or never
-// asked (in the same transaction as it reads them, so concurrent requests
-// record it once).
+// asked. A browser sends the header on every request, so the usual case,
+// already opted out, is one read; a change is filtered again inside the
+// consent transaction, so concurrent requests record it once.
 func (a *app) applyGPC(ctx context.Context, p features.Pseudonym, role Role) error {
+	state, err := a.store.Consent(ctx, p)
+	if err != nil {
+		return err
+	}
 	var choices []consent.Choice
 	for _, purpose := range consent.GPCPurposes.Purposes() {
-		choices = append(choices, consent.Choice{Purpose: purpose})
+		if st := state.Decisions[purpose].Status; st != consent.StatusRefused && st != consent.StatusWithdrawn {
+			choices = append(choices, consent.Choice{Purpose: purpose})
+		}
 	}
-	_, err := a.store.ApplyConsent(ctx, p, consent.Change{
+	if len(choices) == 0 {
+		return nil
+	}
+	_, err = a.store.ApplyConsent(ctx, p, consent.Change{
 		Choices: choices, NoticeVersion: "global-privacy-control", Method: consent.MethodGPC, ActorRole: string(role), At: a.now(),
 		SkipOptedOut: true,
 	})
