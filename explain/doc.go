@@ -9,9 +9,12 @@
 // no personal data was used, and why; every answer lists what was not used,
 // per data category, and why. Wording lives in wording.go, nowhere else.
 //
-// The answer is built directly as the API's Recommendation message
-// (candor.v1), and that message is what is stored: the explanation kept under
-// a recommendation id is, byte for byte, what the caller received.
+// An answer's facts (Answer: items, cited signals, contributions, what was
+// not used) are what is stored, sealed, under its recommendation id; the
+// API's Recommendation message is rendered from them when the answer is
+// returned and again when it is read back, so a stored explanation says what
+// the original said. It also keeps the customers' review cases (reviews.go),
+// each with a copy of the answer it is about.
 //
 // explain must never state a contribution the engine did not compute, never
 // cite a signal that was not usable for the request, and never store an

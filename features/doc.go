@@ -2,9 +2,11 @@
 // and turns it into what a request may use. It holds:
 //
 //   - the customer keyspace in Redis: one hash tag per pseudonymised customer
-//     (consent state, consent ledger, signals, their expiry index, recorded
-//     recommendations), so one customer is one slot, one round trip and one
-//     erasure;
+//     (consent state, consent ledger, signals, controls and their log, the
+//     indexes of their stored recommendations and review cases), so one
+//     customer is one slot, one round trip and one erasure;
+//   - erasure, export and rectification of one customer (rights.go) and the
+//     erasure receipts, which name no one;
 //   - the pseudonymiser (keyed HMAC of customer ids) and the one codec that
 //     encrypts every stored value that reveals behaviour (AES-256-GCM, bound
 //     to its key and field);
@@ -13,8 +15,9 @@
 //     consented to;
 //   - the catalogue (item features: titles, categories, flags);
 //   - the usability filter: usable = collected for the purpose ∧ consented now
-//     ∧ allowed by the policy version ∧ fresh ∧ (for sensitive items)
-//     explicitly consented, with the reason for everything left out.
+//     ∧ allowed by the policy version ∧ fresh ∧ not suppressed by the customer
+//     ∧ (for sensitive items) explicitly consented, with the reason for
+//     everything left out; training reads through the same filter.
 //
 // It must never write a raw customer id anywhere (keys, values, logs, errors),
 // never store a value that reveals behaviour without the codec, and never hand

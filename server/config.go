@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/engine"
+	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 )
 
@@ -50,7 +51,7 @@ func DefaultConfig() Config {
 		HTTPAddr:             "127.0.0.1:8080",
 		Namespace:            "candor",
 		SignalRetention:      features.DefaultRetention(),
-		ExplanationRetention: 30 * 24 * time.Hour,
+		ExplanationRetention: explain.DefaultRetention,
 		ModelRefresh:         time.Minute,
 		ModelPoll:            2 * time.Second,
 		ModelMaxAge:          24 * time.Hour,
