@@ -81,13 +81,9 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (features.Pse
 	if err != nil {
 		return "", nil, fmt.Errorf("explain.Get: %w", err)
 	}
-	plain, err := s.codec.Open(sealed, key, "")
+	p, a, err := s.open(key, sealed)
 	if err != nil {
 		return "", nil, fmt.Errorf("explain.Get: %w", err)
-	}
-	p, a, err := decodeAnswer(plain)
-	if err != nil {
-		return "", nil, fmt.Errorf("explain.Get: %w", features.ErrCorrupt)
 	}
 	if !a.ExpiresAt.After(now) {
 		return "", nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
@@ -95,44 +91,36 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (features.Pse
 	return p, a, nil
 }
 
+// open unseals and decodes a stored answer.
+func (s *Store) open(key string, sealed []byte) (features.Pseudonym, *Answer, error) {
+	plain, err := s.codec.Open(sealed, key, "")
+	if err != nil {
+		return "", nil, err
+	}
+	p, a, err := decodeAnswer(plain)
+	if err != nil {
+		return "", nil, features.ErrCorrupt
+	}
+	return p, a, nil
+}
+
 // DeleteFor deletes the customer's stored answers made for any of purposes
 // (a revocation with delete_data). It returns how many it deleted.
 func (s *Store) DeleteFor(ctx context.Context, p features.Pseudonym, purposes consent.PurposeSet) (int, error) {
-	index := s.keys.Customer(p).Recommendations
-	ids, err := s.rdb.ZRange(ctx, index, 0, -1).Result()
+	var ids []string
+	err := s.stored(ctx, p, func(a *Answer) error {
+		if purposes.Has(a.Purpose) {
+			ids = append(ids, a.ID)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("explain.DeleteFor: %w", err)
+		return 0, err
 	}
-	n := 0
-	for _, id := range ids {
-		key := s.keys.Recommendation(id)
-		sealed, err := s.rdb.Get(ctx, key).Bytes()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			return n, fmt.Errorf("explain.DeleteFor: %w", err)
-		}
-		plain, err := s.codec.Open(sealed, key, "")
-		if err != nil {
-			return n, fmt.Errorf("explain.DeleteFor: %w", err)
-		}
-		_, a, err := decodeAnswer(plain)
-		if err != nil {
-			return n, fmt.Errorf("explain.DeleteFor: %w", features.ErrCorrupt)
-		}
-		if !purposes.Has(a.Purpose) {
-			continue
-		}
-		if err := s.rdb.Del(ctx, key).Err(); err != nil {
-			return n, fmt.Errorf("explain.DeleteFor: %w", err)
-		}
-		if err := s.rdb.ZRem(ctx, index, id).Err(); err != nil {
-			return n, fmt.Errorf("explain.DeleteFor: %w", err)
-		}
-		n++
+	if err := s.DeleteAll(ctx, p, ids); err != nil {
+		return 0, err
 	}
-	return n, nil
+	return len(ids), nil
 }
 
 // DeleteAll deletes the given stored answers of a customer and their index
@@ -160,23 +148,56 @@ func (s *Store) DeleteAll(ctx context.Context, p features.Pseudonym, ids []strin
 // Each calls fn with every answer of the customer still retained, newest
 // first (export).
 func (s *Store) Each(ctx context.Context, p features.Pseudonym, now time.Time, fn func(*Answer) error) error {
+	return s.stored(ctx, p, func(a *Answer) error {
+		if !a.ExpiresAt.After(now) {
+			return nil
+		}
+		return fn(a)
+	})
+}
+
+// storedBatch is how many answers stored reads in one round trip.
+const storedBatch = 100
+
+// stored calls fn with every answer of the customer still stored (expired
+// ones included, until Redis removes them), newest first, reading them a
+// batch at a time in one pipeline each. fn's errors are returned as they
+// are.
+func (s *Store) stored(ctx context.Context, p features.Pseudonym, fn func(*Answer) error) error {
 	ids, err := s.rdb.ZRevRange(ctx, s.keys.Customer(p).Recommendations, 0, -1).Result()
 	if err != nil {
-		return fmt.Errorf("explain.Each: %w", err)
+		return fmt.Errorf("explain: stored answers: %w", err)
 	}
-	for _, id := range ids {
-		owner, a, err := s.Get(ctx, id, now)
-		if errors.Is(err, features.ErrNotFound) {
-			continue
+	for start := 0; start < len(ids); start += storedBatch {
+		batch := ids[start:min(start+storedBatch, len(ids))]
+		reads := make([]*redis.StringCmd, len(batch))
+		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for i, id := range batch {
+				reads[i] = pipe.Get(ctx, s.keys.Recommendation(id))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("explain: stored answers: %w", err)
 		}
-		if err != nil {
-			return err
-		}
-		if owner != p {
-			continue
-		}
-		if err := fn(a); err != nil {
-			return err
+		for i, read := range reads {
+			sealed, err := read.Bytes()
+			if errors.Is(err, redis.Nil) {
+				continue // expired and removed
+			}
+			if err != nil {
+				return fmt.Errorf("explain: stored answers: %w", err)
+			}
+			owner, a, err := s.open(s.keys.Recommendation(batch[i]), sealed)
+			if err != nil {
+				return fmt.Errorf("explain: stored answers: %w", err)
+			}
+			if owner != p {
+				continue
+			}
+			if err := fn(a); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -307,3 +307,44 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreEachAndDeleteForReadInBatches: a customer with more answers than
+// one read batch gets every one of them, once; an answer already removed by
+// Redis is skipped; DeleteFor deletes them all with their index.
+func TestStoreEachAndDeleteForReadInBatches(t *testing.T) {
+	t.Parallel()
+	f := newStore(t)
+	ctx := context.Background()
+	const n = 250
+	var ids []string
+	for i := 0; i < n; i++ {
+		a := sampleAnswer(t, now, time.Hour)
+		if err := f.store.Save(ctx, goldenPseudonym, a); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	if err := f.r.Client.Del(ctx, f.keys.Recommendation(ids[7])).Err(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	if err := f.store.Each(ctx, goldenPseudonym, now, func(a *explain.Answer) error {
+		if seen[a.ID] {
+			t.Errorf("%s seen twice", a.ID)
+		}
+		seen[a.ID] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != n-1 || seen[ids[7]] {
+		t.Fatalf("Each saw %d answers, want %d (all but the removed one)", len(seen), n-1)
+	}
+	deleted, err := f.store.DeleteFor(ctx, goldenPseudonym, consent.NewPurposeSet(consent.Personalization))
+	if err != nil || deleted != n-1 {
+		t.Fatalf("DeleteFor deleted %d (%v), want %d", deleted, err, n-1)
+	}
+	if left := f.r.Keys(t); len(left) != 0 {
+		t.Errorf("keys left after DeleteFor: %v", left)
+	}
+}
