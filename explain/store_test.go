@@ -344,7 +344,13 @@ func TestStoreEachAndDeleteForReadInBatches(t *testing.T) {
 	if err != nil || deleted != n-1 {
 		t.Fatalf("DeleteFor deleted %d (%v), want %d", deleted, err, n-1)
 	}
-	if left := f.r.Keys(t); len(left) != 0 {
+	// What is left is the index entry of the answer Redis removed (pruned
+	// by the next Save, with day granularity, like every expired entry).
+	index := f.keys.Customer(goldenPseudonym).Recommendations
+	if left := f.r.Keys(t); len(left) != 1 || left[0] != index {
 		t.Errorf("keys left after DeleteFor: %v", left)
+	}
+	if members, err := f.r.Client.ZRange(ctx, index, 0, -1).Result(); err != nil || len(members) != 1 || members[0] != ids[7] {
+		t.Errorf("index after DeleteFor: %v %v", members, err)
 	}
 }
