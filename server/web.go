@@ -250,12 +250,18 @@ func (s *Server) checkForm(c echo.Context, name, path string, refuse func(code i
 }
 
 // whyCookieOf returns one of the page's cookies: HttpOnly, SameSite=Strict, and
-// Secure when the request came over TLS. maxAge < 0 deletes it.
+// Secure when the browser reached us over TLS (directly, or through a proxy
+// that terminates TLS and says so with X-Forwarded-Proto: https; a forged
+// header can only make the cookie stricter). maxAge < 0 deletes it.
 func whyCookieOf(r *http.Request, name, value, path string, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: path, MaxAge: maxAge,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r),
 	}
+}
+
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
 // startedElsewhere reports whether another site started the request.

@@ -278,6 +278,11 @@ func TestWhyLinkMovesTokenIntoCookie(t *testing.T) {
 	if c := cookieNamed(resp, whyCookie); c == nil || !c.Secure {
 		t.Fatalf("over TLS the session cookie is not Secure: %+v", c)
 	}
+	// And behind a proxy that terminates TLS and says so.
+	resp = f.do(t, whyRequest{method: "GET", path: "/why/" + f.recID + "?token=" + f.token, header: map[string]string{"X-Forwarded-Proto": "https"}})
+	if c := cookieNamed(resp, whyCookie); c == nil || !c.Secure {
+		t.Fatalf("behind a TLS proxy the session cookie is not Secure: %+v", c)
+	}
 
 	page := f.page(t, c)
 	if strings.Contains(page, f.token) || strings.Contains(page, strings.TrimPrefix(f.token, tokenPrefix)) {
