@@ -166,15 +166,20 @@ func (r *Reviews) read(ctx context.Context, c redis.Cmdable, id string) (*Case, 
 	if err != nil {
 		return nil, fmt.Errorf("explain.Reviews.Get: %w", err)
 	}
+	return r.open(key, sealed)
+}
+
+// open unseals and decodes a stored case.
+func (r *Reviews) open(key string, sealed []byte) (*Case, error) {
 	plain, err := r.codec.Open(sealed, key, "")
 	if err != nil {
-		return nil, fmt.Errorf("explain.Reviews.Get: %w", err)
+		return nil, fmt.Errorf("explain.Reviews: %w", err)
 	}
-	var cs Case
-	if err := json.Unmarshal(plain, &cs); err != nil {
-		return nil, fmt.Errorf("explain.Reviews.Get: %w", features.ErrCorrupt)
+	var c Case
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return nil, fmt.Errorf("explain.Reviews: %w", features.ErrCorrupt)
 	}
-	return &cs, nil
+	return &c, nil
 }
 
 // Update sets a case's status and reply (the privacy officer's answer).
@@ -223,18 +228,40 @@ func (r *Reviews) Customer(ctx context.Context, p features.Pseudonym) ([]*Case, 
 	if err != nil {
 		return nil, fmt.Errorf("explain.Reviews.Customer: %w", err)
 	}
+	out, err := r.getMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b *Case) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+// getMany reads cases in one MGET (they share the {reviews} slot), in the
+// order of ids, skipping those that no longer exist.
+func (r *Reviews) getMany(ctx context.Context, ids []string) ([]*Case, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = r.keys.ReviewCase(id)
+	}
+	vals, err := r.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("explain.Reviews: %w", err)
+	}
 	var out []*Case
-	for _, id := range ids {
-		c, err := r.Get(ctx, id)
-		if errors.Is(err, features.ErrNotFound) {
-			continue
+	for i, v := range vals {
+		sealed, ok := v.(string)
+		if !ok {
+			continue // deleted meanwhile
 		}
+		c, err := r.open(keys[i], []byte(sealed))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b *Case) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
 
@@ -254,21 +281,12 @@ func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64)
 	}); err != nil {
 		return nil, 0, fmt.Errorf("explain.Reviews.Queue: %w", err)
 	}
-	var out []*Case
-	for _, id := range idsCmd.Val() {
-		c, err := r.Get(ctx, id)
-		if errors.Is(err, features.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		// An update between the two reads may have moved it on.
-		if c.Status != status {
-			continue
-		}
-		out = append(out, c)
+	cases, err := r.getMany(ctx, idsCmd.Val())
+	if err != nil {
+		return nil, 0, err
 	}
+	// An update between the two reads may have moved one on.
+	out := slices.DeleteFunc(cases, func(c *Case) bool { return c.Status != status })
 	return out, countCmd.Val(), nil
 }
 
