@@ -88,6 +88,38 @@ func (a *app) modelPending(r features.Receipt) bool {
 	return models.Cooc != nil && !models.Cooc.BuiltAt.After(r.ErasedAt)
 }
 
+// longestPending is how long the oldest erasure a model in use may still
+// reflect has been waiting, in seconds, over every receipt (not one page).
+// Receipts are newest first and pending is "erased after the models were
+// trained", so the pending ones are the newest: the walk stops at the first
+// receipt that is not.
+func (a *app) longestPending(ctx context.Context) (int64, error) {
+	const page = 500
+	var oldest *features.Receipt
+	for offset := int64(0); ; offset += page {
+		receipts, _, err := a.store.Receipts(ctx, offset, page)
+		if err != nil {
+			return 0, err
+		}
+		for i := range receipts {
+			if !a.modelPending(receipts[i]) {
+				return pendingSeconds(oldest, a.now()), nil
+			}
+			oldest = &receipts[i]
+		}
+		if len(receipts) < page {
+			return pendingSeconds(oldest, a.now()), nil
+		}
+	}
+}
+
+func pendingSeconds(r *features.Receipt, now time.Time) int64 {
+	if r == nil {
+		return 0
+	}
+	return int64(now.Sub(r.ErasedAt) / time.Second)
+}
+
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -105,13 +137,11 @@ func (s *rightsService) ListErasureReceipts(ctx context.Context, req *candorv1.L
 		return nil, s.status(ctx, "ListErasureReceipts", err)
 	}
 	out := &candorv1.ListErasureReceiptsResponse{}
-	now := s.now()
 	for _, r := range receipts {
-		pr := s.receiptToProto(r)
-		out.Receipts = append(out.Receipts, pr)
-		if pr.GetModelPending() {
-			out.LongestPendingSeconds = max(out.LongestPendingSeconds, int64(now.Sub(r.ErasedAt)/time.Second))
-		}
+		out.Receipts = append(out.Receipts, s.receiptToProto(r))
+	}
+	if out.LongestPendingSeconds, err = s.longestPending(ctx); err != nil {
+		return nil, s.status(ctx, "ListErasureReceipts", err)
 	}
 	if next := offset + int64(len(receipts)); next < total {
 		out.NextPageToken = encodePageToken(next)

@@ -571,3 +571,28 @@ func TestEraseCustomer(t *testing.T) {
 		t.Errorf("storefront GET /v1/erasures: %d", r.StatusCode)
 	}
 }
+
+// TestLongestPendingSpansEveryPage: the privacy officer's longest-pending
+// figure is over every receipt, not only the page asked for.
+func TestLongestPendingSpansEveryPage(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	for i, c := range []string{"pending-a", "pending-b", "pending-c"} {
+		if i > 0 {
+			f.clock.Advance(5 * time.Minute)
+		}
+		if _, err := f.rights().EraseCustomer(keyOfCtx(RoleStorefront), &candorv1.EraseCustomerRequest{CustomerId: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(time.Minute)
+	// The first page holds the newest receipt only, erased a minute ago;
+	// the oldest pending one was erased eleven minutes ago.
+	list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetReceipts()) != 1 || !list.GetReceipts()[0].GetModelPending() || list.GetLongestPendingSeconds() != 660 {
+		t.Errorf("page of one: %d receipts, longest pending %d s, want 660", len(list.GetReceipts()), list.GetLongestPendingSeconds())
+	}
+}
