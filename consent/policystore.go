@@ -11,7 +11,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // PolicyStore keeps policy versions in Redis. Version 1 (the defaults) is
@@ -66,7 +67,7 @@ func (s *PolicyStore) ByVersion(ctx context.Context, version int64) (*Policy, er
 	}
 	raw, err := s.rdb.Get(ctx, s.prefix+strconv.FormatInt(version, 10)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("consent.ByVersion %d: %w", version, ErrNotFound)
+		return nil, fault.Wrapf(ErrNotFound, "policy version %d: not found", version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("consent.ByVersion %d: %w", version, err)
@@ -91,7 +92,7 @@ func (s *PolicyStore) Put(ctx context.Context, allowed [numPurposes]SignalTypeSe
 			return err
 		}
 		if expected > 0 && expected != current {
-			return fmt.Errorf("%w: expected version %d, current is %d", ErrVersionConflict, expected, current)
+			return fault.Wrapf(ErrVersionConflict, "expected version %d, current is %d", expected, current)
 		}
 		next := &Policy{Version: current + 1, AuthorRole: author, CreatedAt: now.UTC(), Allowed: allowed}
 		raw, err := encodePolicy(next)

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 )
 
 var policyTime = time.Date(2026, time.April, 1, 8, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))

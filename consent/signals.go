@@ -1,12 +1,13 @@
 package consent
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/prebid/go-gdpr/consentconstants"
 	tcf2 "github.com/prebid/go-gdpr/vendorconsent/tcf2"
+
+	"github.com/candorhq/candor/internal/fault"
 )
 
 // Consent signals from the ecosystem: the Global Privacy Control (Sec-GPC)
@@ -38,8 +39,8 @@ var tcfMapping = map[Purpose][]consentconstants.Purpose{
 // TCFMappedPurposes lists the candor purposes a TC string speaks to.
 func TCFMappedPurposes() []Purpose { return []Purpose{Personalization, ModelTraining} }
 
-// ErrTCF marks a TC string that cannot be read.
-var ErrTCF = errors.New("unreadable TCF consent string")
+// ErrTCF marks a TC string that cannot be read. It is an ErrInvalid.
+var ErrTCF = fault.Wrapf(ErrInvalid, "tc_string: unreadable TCF consent string")
 
 // MaxTCStringLen bounds the TC strings accepted.
 const MaxTCStringLen = 8192
@@ -63,7 +64,7 @@ func TCFChoices(tc string) ([]Choice, []int, string, error) {
 	}
 	parsed, err := parseTCF(tc)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("%w: tc_string: %w: %v", ErrInvalid, ErrTCF, err)
+		return nil, nil, "", fault.Wrapf(ErrTCF, "tc_string: unreadable TCF consent string (%v)", err)
 	}
 	if parsed.Version() != 2 {
 		return nil, nil, "", invalidf("tc_string", "TCF version %d is not supported (only 2)", parsed.Version())

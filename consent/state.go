@@ -78,6 +78,10 @@ type Decision struct {
 	UpdatedAt        time.Time
 	NoticeVersion    string
 	Method           Method
+	// OverGPC: the customer confirmed this grant although their browser's
+	// Global Privacy Control asks for the purpose to stay off; the signal
+	// does not withdraw it again.
+	OverGPC bool
 }
 
 // Granted reports whether consent is given now.
@@ -133,6 +137,11 @@ type Change struct {
 	// repeated on every request (GPC) records one opt-out, not one per
 	// request, however requests interleave.
 	SkipOptedOut bool
+	// OverGPC records that the customer confirmed, after being told of the
+	// conflict, a grant of a purpose their browser's Global Privacy Control
+	// keeps off (CCPA regulations § 7025(c)(3)); the ledger entries of such
+	// grants say so.
+	OverGPC bool
 }
 
 // MaxNoticeVersionLen bounds the notice version a caller may record.
@@ -188,6 +197,9 @@ type LedgerEntry struct {
 	Method        string    `json:"method"`
 	ActorRole     string    `json:"actor_role"`
 	DeleteData    bool      `json:"delete_data,omitempty"`
+	// OverGPC: a grant the customer confirmed although their browser's
+	// Global Privacy Control asks for the purpose to stay off.
+	OverGPC bool `json:"over_gpc,omitempty"`
 }
 
 // Apply returns the state after a validated change and the ledger entries
@@ -206,6 +218,7 @@ func Apply(state State, c Change) (State, []LedgerEntry) {
 		case ch.Granted:
 			next.Status = StatusGiven
 			next.SensitiveGranted = ch.Sensitive
+			next.OverGPC = c.OverGPC && GPCPurposes.Has(ch.Purpose)
 		case prev.Status == StatusGiven || prev.Status == StatusWithdrawn:
 			next.Status = StatusWithdrawn
 		default:
@@ -221,6 +234,7 @@ func Apply(state State, c Change) (State, []LedgerEntry) {
 			Method:        c.Method.String(),
 			ActorRole:     c.ActorRole,
 			DeleteData:    ch.DeleteData,
+			OverGPC:       c.OverGPC && ch.Granted && GPCPurposes.Has(ch.Purpose),
 		})
 	}
 	return state, entries

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/internal/fault"
 )
 
 var changeTime = time.Date(2026, time.March, 2, 9, 30, 0, 0, time.UTC)
@@ -222,7 +223,7 @@ func TestChangeValidate(t *testing.T) {
 			if !errors.Is(err, consent.ErrInvalid) {
 				t.Errorf("error %v is not ErrInvalid", err)
 			}
-			if !strings.Contains(err.Error(), ": "+tt.field+": ") {
+			if !strings.HasPrefix(fault.MessageOf(err), tt.field+": ") { // the caller reads the field first
 				t.Errorf("error %q does not name the field %q", err, tt.field)
 			}
 		})

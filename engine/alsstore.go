@@ -16,7 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // ALSStore keeps trained ALS models in Redis, versioned, so that every

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/engine"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 )
 
 func storedModel(tb testing.TB, f *engine.Factors, name string, at time.Time) *engine.ALSModel {

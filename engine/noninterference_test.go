@@ -12,7 +12,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 )
 
 // TestNonInterference checks invariant 3 of the architecture, randomised:

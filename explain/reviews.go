@@ -14,7 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // Review cases: a customer contests a recommendation or asks for a human to
@@ -86,13 +87,13 @@ func ValidCaseID(id string) bool { return features.ValidID("case_", id) }
 func checkText(field, s string, max int, required bool) error {
 	switch {
 	case required && strings.TrimSpace(s) == "":
-		return fmt.Errorf("%w: %s: required", features.ErrInvalid, field)
+		return fault.Wrapf(features.ErrInvalid, "%s: required", field)
 	case utf8.RuneCountInString(s) > max:
-		return fmt.Errorf("%w: %s: at most %d characters", features.ErrInvalid, field, max)
+		return fault.Wrapf(features.ErrInvalid, "%s: at most %d characters", field, max)
 	}
 	for _, r := range s {
 		if r == '\uFFFD' || (!unicode.IsPrint(r) && r != '\n' && r != '\t') {
-			return fmt.Errorf("%w: %s: must be printable text", features.ErrInvalid, field)
+			return fault.Wrapf(features.ErrInvalid, "%s: must be printable text", field)
 		}
 	}
 	return nil
@@ -101,7 +102,7 @@ func checkText(field, s string, max int, required bool) error {
 // Open creates a case about a stored answer of the customer p.
 func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kind, message string, now time.Time) (*Case, error) {
 	if kind != ReviewContest && kind != ReviewHumanReview {
-		return nil, fmt.Errorf("%w: kind: %q is not a kind of review (contest or human_review)", features.ErrInvalid, kind)
+		return nil, fault.Wrapf(features.ErrInvalid, "kind: %q is not a kind of review (contest or human_review)", kind)
 	}
 	if err := checkText("message", message, MaxReviewMessage, true); err != nil {
 		return nil, err
@@ -161,7 +162,7 @@ func (r *Reviews) read(ctx context.Context, c redis.Cmdable, id string) (*Case, 
 	key := r.keys.ReviewCase(id)
 	sealed, err := c.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("case %s: %w", id, features.ErrNotFound)
+		return nil, fault.Wrapf(features.ErrNotFound, "case %s: not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("explain.Reviews.Get: %w", err)
@@ -185,7 +186,7 @@ func (r *Reviews) open(key string, sealed []byte) (*Case, error) {
 // Update sets a case's status and reply (the privacy officer's answer).
 func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time.Time) (*Case, error) {
 	if !slices.Contains(ReviewStatuses, status) {
-		return nil, fmt.Errorf("%w: status: %q is not a status (open, in_review, resolved, rejected)", features.ErrInvalid, status)
+		return nil, fault.Wrapf(features.ErrInvalid, "status: %q is not a status (open, in_review, resolved, rejected)", status)
 	}
 	if err := checkText("reply", reply, MaxReviewReply, status == ReviewResolved || status == ReviewRejected); err != nil {
 		return nil, err
@@ -269,7 +270,7 @@ func (r *Reviews) getMany(ctx context.Context, ids []string) ([]*Case, error) {
 // how many there are.
 func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64) ([]*Case, int64, error) {
 	if !slices.Contains(ReviewStatuses, status) {
-		return nil, 0, fmt.Errorf("%w: status: %q is not a status (open, in_review, resolved, rejected)", features.ErrInvalid, status)
+		return nil, 0, fault.Wrapf(features.ErrInvalid, "status: %q is not a status (open, in_review, resolved, rejected)", status)
 	}
 	key := r.keys.ReviewQueue(status)
 	var idsCmd *redis.StringSliceCmd

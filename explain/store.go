@@ -11,6 +11,7 @@ import (
 
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/fault"
 )
 
 // DefaultRetention is how long an answer and its explanations are kept.
@@ -76,7 +77,7 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (features.Pse
 	key := s.keys.Recommendation(id)
 	sealed, err := s.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return "", nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
+		return "", nil, fault.Wrapf(features.ErrNotFound, "recommendation not found")
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("explain.Get: %w", err)
@@ -86,7 +87,7 @@ func (s *Store) Get(ctx context.Context, id string, now time.Time) (features.Pse
 		return "", nil, fmt.Errorf("explain.Get: %w", err)
 	}
 	if !a.ExpiresAt.After(now) {
-		return "", nil, fmt.Errorf("recommendation %s: %w", id, features.ErrNotFound)
+		return "", nil, fault.Wrapf(features.ErrNotFound, "recommendation not found")
 	}
 	return p, a, nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 )
 
 type storeFixture struct {

@@ -15,7 +15,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // Item is one catalogue entry. The catalogue holds no personal data.
@@ -257,7 +258,7 @@ func (c *Catalog) change(ctx context.Context, prepare func(tx *redis.Tx) ([]stri
 func (c *Catalog) Get(ctx context.Context, id string) (Item, error) {
 	raw, err := c.rdb.HGet(ctx, c.keys.Items, id).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return Item{}, fmt.Errorf("item %q: %w", id, ErrNotFound)
+		return Item{}, fault.Wrapf(ErrNotFound, "item %q: not found", id)
 	}
 	if err != nil {
 		return Item{}, fmt.Errorf("features.Catalog.Get: %w", err)
@@ -267,7 +268,7 @@ func (c *Catalog) Get(ctx context.Context, id string) (Item, error) {
 		return Item{}, fmt.Errorf("features.Catalog.Get: %w", ErrCorrupt)
 	}
 	if it.Deleted {
-		return Item{}, fmt.Errorf("item %q: %w", id, ErrNotFound)
+		return Item{}, fault.Wrapf(ErrNotFound, "item %q: not found", id)
 	}
 	return it, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/fault"
 )
 
 func TestValidateItem(t *testing.T) {
@@ -61,7 +62,7 @@ func TestValidateItem(t *testing.T) {
 			if !errors.Is(err, features.ErrInvalid) {
 				t.Fatalf("ValidateItem = %v, want ErrInvalid", err)
 			}
-			if !strings.Contains(err.Error(), ": "+tt.field+": ") {
+			if !strings.HasPrefix(fault.MessageOf(err), tt.field+": ") { // the caller reads the field first
 				t.Errorf("error %q does not name the field %q", err, tt.field)
 			}
 		})

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/internal/fault"
 )
 
 // ControlKind is what a customer's control is about.
@@ -140,7 +142,7 @@ func (s *Store) SetControl(ctx context.Context, p Pseudonym, k ControlKind, targ
 			return err
 		}
 		if signalCmd != nil && !signalCmd.Val() {
-			return fmt.Errorf("signal %s: %w", target, ErrNotFound)
+			return fault.Wrapf(ErrNotFound, "target: no signal %s of this customer", target)
 		}
 		if existsCmd.Val() {
 			return nil

@@ -1,9 +1,10 @@
 package features
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/candorhq/candor/internal/fault"
 )
 
 var namespacePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
@@ -12,7 +13,7 @@ var namespacePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 // so it can never contain a hash tag or a glob character.
 func ValidateNamespace(ns string) error {
 	if !namespacePattern.MatchString(ns) {
-		return fmt.Errorf("%w: namespace %q: use 1 to 32 characters from a-z, 0-9, '_' and '-'", ErrInvalid, ns)
+		return fault.Wrapf(ErrInvalid, "namespace %q: use 1 to 32 characters from a-z, 0-9, '_' and '-'", ns)
 	}
 	return nil
 }

@@ -50,13 +50,22 @@ func decodeSignal(id string, b []byte) (Signal, error) {
 	return s, nil
 }
 
+// The flags of an encoded decision.
+const (
+	flagSensitive = 1 << iota
+	flagOverGPC
+)
+
 func encodeDecision(d *consent.Decision) []byte {
 	b := make([]byte, 0, 4+8+binary.MaxVarintLen16+len(d.NoticeVersion))
-	var sensitive byte
+	var flags byte
 	if d.SensitiveGranted {
-		sensitive = 1
+		flags |= flagSensitive
 	}
-	b = append(b, recordVersion, byte(d.Status), sensitive, byte(d.Method))
+	if d.OverGPC {
+		flags |= flagOverGPC
+	}
+	b = append(b, recordVersion, byte(d.Status), flags, byte(d.Method))
 	b = binary.BigEndian.AppendUint64(b, uint64(d.UpdatedAt.UnixMilli()))
 	b = binary.AppendUvarint(b, uint64(len(d.NoticeVersion)))
 	return append(b, d.NoticeVersion...)
@@ -64,12 +73,13 @@ func encodeDecision(d *consent.Decision) []byte {
 
 func decodeDecision(b []byte) (consent.Decision, error) {
 	const fixed = 4 + 8
-	if len(b) < fixed+1 || b[0] != recordVersion || b[2] > 1 {
+	if len(b) < fixed+1 || b[0] != recordVersion || b[2]&^(flagSensitive|flagOverGPC) != 0 {
 		return consent.Decision{}, ErrCorrupt
 	}
 	d := consent.Decision{
 		Status:           consent.Status(b[1]),
-		SensitiveGranted: b[2] == 1,
+		SensitiveGranted: b[2]&flagSensitive != 0,
+		OverGPC:          b[2]&flagOverGPC != 0,
 		Method:           consent.Method(b[3]),
 		UpdatedAt:        time.UnixMilli(int64(binary.BigEndian.Uint64(b[4:12]))).UTC(),
 	}

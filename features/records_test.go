@@ -26,6 +26,7 @@ func sampleSignals() []Signal {
 func sampleDecisions() []consent.Decision {
 	return []consent.Decision{
 		{Status: consent.StatusGiven, SensitiveGranted: true, UpdatedAt: recordTime, NoticeVersion: "v1", Method: consent.MethodUI},
+		{Status: consent.StatusGiven, UpdatedAt: recordTime, NoticeVersion: "v2", Method: consent.MethodUI, OverGPC: true},
 		{Status: consent.StatusWithdrawn, UpdatedAt: recordTime, NoticeVersion: strings.Repeat("n", consent.MaxNoticeVersionLen), Method: consent.MethodGPC},
 		{Status: consent.StatusRefused, UpdatedAt: time.UnixMilli(-1).UTC(), NoticeVersion: "", Method: consent.MethodImport},
 		{Status: consent.StatusUnknown, UpdatedAt: time.UnixMilli(0).UTC()},
@@ -136,7 +137,7 @@ func TestDecodeDecisionRejects(t *testing.T) {
 		{"version 0", mutate(valid, func(b []byte) []byte { b[0] = 0; return b })},
 		{"version 2", mutate(valid, func(b []byte) []byte { b[0] = 2; return b })},
 		{"unknown status", mutate(valid, func(b []byte) []byte { b[1] = 4; return b })},
-		{"sensitive flag 2", mutate(valid, func(b []byte) []byte { b[2] = 2; return b })},
+		{"unknown flag 4", mutate(valid, func(b []byte) []byte { b[2] = 4; return b })},
 		{"trailing byte", mutate(valid, func(b []byte) []byte { return append(b, 'x') })},
 		{"notice length too long for the data", mutate(valid, func(b []byte) []byte { b[12]++; return b })},
 		{"notice over the limit", func() []byte {

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/internal/fault"
 )
 
 // Erasure, export and rectification of one customer's data. A customer's
@@ -304,7 +305,7 @@ func (s *Store) CorrectSignal(ctx context.Context, p Pseudonym, id string, c Cor
 	err := s.watch(ctx, "CorrectSignal", func(tx *redis.Tx) error {
 		sealed, err := tx.HGet(ctx, keys.Signals, id).Result()
 		if err == redis.Nil {
-			return fmt.Errorf("signal %s: %w", id, ErrNotFound)
+			return fault.Wrapf(ErrNotFound, "signal_id: no signal %s of this customer", id)
 		}
 		if err != nil {
 			return err

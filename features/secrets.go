@@ -12,6 +12,8 @@ import (
 	"hash"
 	"io"
 	"sync"
+
+	"github.com/candorhq/candor/internal/fault"
 )
 
 // MinSecretLen is the shortest master secret accepted, in bytes.
@@ -31,7 +33,7 @@ func secretOf(b []byte) Secret { return Secret{raw: func() []byte { return b }} 
 // NewSecret wraps raw key material of at least MinSecretLen bytes.
 func NewSecret(raw []byte) (Secret, error) {
 	if len(raw) < MinSecretLen {
-		return Secret{}, fmt.Errorf("%w: secret key: need at least %d bytes, got %d", ErrInvalid, MinSecretLen, len(raw))
+		return Secret{}, fault.Wrapf(ErrInvalid, "secret key: need at least %d bytes, got %d", MinSecretLen, len(raw))
 	}
 	return secretOf(append([]byte(nil), raw...)), nil
 }

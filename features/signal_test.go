@@ -10,6 +10,7 @@ import (
 
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/fault"
 )
 
 func TestValidateItemID(t *testing.T) {
@@ -179,7 +180,7 @@ func TestTrackRejectsInvalidBatches(t *testing.T) {
 			if res != nil {
 				t.Errorf("Track returned results with an error: %+v", res)
 			}
-			if !strings.Contains(err.Error(), ": "+tt.field+": ") {
+			if !strings.HasPrefix(fault.MessageOf(err), tt.field+": ") { // the caller reads the field first
 				t.Errorf("error %q does not name the field %q", err, tt.field)
 			}
 			after := f.r.Dump(t)

@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // Store reads and writes customer data: consent state and ledger, signals,

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // ScanUsable visits every customer on every node and calls fn with the

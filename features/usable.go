@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
-	"github.com/candorhq/candor/features/redisx"
+	"github.com/candorhq/candor/internal/redisx"
 )
 
 // CustomerView is everything one request needs about one customer, read at

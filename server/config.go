@@ -2,10 +2,12 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/server/grpcapi"
 
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
@@ -25,8 +27,8 @@ type Config struct {
 	RedisCluster bool   `json:"redis_cluster"`
 	Namespace    string `json:"namespace"`
 
-	Secret  features.Secret `json:"secret"`
-	APIKeys []APIKey        `json:"api_keys"`
+	Secret  features.Secret  `json:"secret"`
+	APIKeys []grpcapi.APIKey `json:"api_keys"`
 
 	Demo bool `json:"demo"`
 
@@ -42,7 +44,14 @@ type Config struct {
 	Train           engine.TrainOptions `json:"train"`
 	RequestTimeout  time.Duration       `json:"request_timeout"`
 	ShutdownTimeout time.Duration       `json:"shutdown_timeout"`
+	// NoticeVersion is the version of the privacy notice in force, recorded
+	// with every consent choice a customer makes on candor's own pages.
+	NoticeVersion string `json:"notice_version"`
 }
+
+// DefaultNoticeVersion is recorded with choices made on candor's pages
+// until the operator names their notice's version (--notice-version).
+const DefaultNoticeVersion = "candor-pages-1"
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
@@ -58,6 +67,16 @@ func DefaultConfig() Config {
 		Train:                engine.DefaultTrainOptions(),
 		RequestTimeout:       10 * time.Second,
 		ShutdownTimeout:      15 * time.Second,
+		NoticeVersion:        DefaultNoticeVersion,
+	}
+}
+
+// App is the configuration of the application core.
+func (c *Config) App() app.Config {
+	return app.Config{
+		Namespace: c.Namespace, Secret: c.Secret, SignalRetention: c.SignalRetention,
+		ExplanationRetention: c.ExplanationRetention, ModelRefresh: c.ModelRefresh, ModelPoll: c.ModelPoll,
+		ModelMaxAge: c.ModelMaxAge, Train: c.Train, RequestTimeout: c.RequestTimeout, NoticeVersion: c.NoticeVersion,
 	}
 }
 
@@ -65,38 +84,18 @@ func DefaultConfig() Config {
 // minimums stop start-up.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Secret.IsZero() {
-		errs = append(errs, errors.New("no pseudonym key: set --pseudonym-key-file or CANDOR_PSEUDONYM_KEY (at least 32 bytes; `openssl rand -base64 48`), or use --demo"))
+	core := c.App()
+	if err := core.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(c.APIKeys) == 0 {
 		errs = append(errs, errors.New("no API keys: set --api-keys-file or CANDOR_API_KEYS (role:key,role:key)"))
 	}
-	if _, err := newAuthenticator(c.APIKeys); err != nil {
+	if err := grpcapi.CheckAPIKeys(c.APIKeys); err != nil {
 		errs = append(errs, err)
 	}
-	if err := features.ValidateNamespace(c.Namespace); err != nil {
-		errs = append(errs, err)
-	}
-	if c.ExplanationRetention < time.Hour || c.ExplanationRetention > 365*24*time.Hour {
-		errs = append(errs, fmt.Errorf("explanation retention must be between 1h and 8760h, got %s", c.ExplanationRetention))
-	}
-	if c.ModelRefresh < time.Second {
-		errs = append(errs, fmt.Errorf("model refresh must be at least 1s, got %s", c.ModelRefresh))
-	}
-	if c.ModelMaxAge < time.Minute || c.ModelMaxAge > 30*24*time.Hour {
-		errs = append(errs, fmt.Errorf("model max age must be between 1m and 720h, got %s", c.ModelMaxAge))
-	}
-	if c.ModelPoll < 100*time.Millisecond {
-		errs = append(errs, fmt.Errorf("model poll must be at least 100ms, got %s", c.ModelPoll))
-	}
-	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
-		errs = append(errs, errors.New("request and shutdown timeouts must be positive"))
-	}
-	if c.SignalRetention == nil {
-		errs = append(errs, errors.New("signal retention is not set"))
-	}
-	if err := c.Train.Validate(); err != nil {
-		errs = append(errs, err)
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("the shutdown timeout must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,13 +1,12 @@
-// Package server is candor's transport layer: the gRPC services, the REST
-// gateway (grpc-gateway, served by echo under /v1/ and dialled through an
-// in-process connection so that REST calls pass through exactly the same
-// interceptors as native gRPC), the customer's "why am I seeing this" page
-// (/why, server-rendered), health and readiness endpoints, metrics,
-// authentication by API key and the role table that says who may call what,
-// and the mapping of domain errors to gRPC status codes.
+// Package server wires candor's doors to its core and runs them: the
+// application core (package app) behind the gRPC services (server/grpcapi),
+// the REST gateway (grpc-gateway, served by echo under /v1/ and dialled
+// through an in-process connection so that REST calls pass through exactly
+// the same interceptors as native gRPC), the customer's pages (server/web),
+// health and readiness endpoints, metrics (server/observe), the connection
+// to the store, and graceful shutdown.
 //
-// server validates and translates; it holds no business rule that the
-// domain packages (consent, features, engine, explain) own. It must never log
-// a raw customer id, an API key, a request body or a feature vector, and never
-// send an internal error's details to a caller.
+// server decides nothing: every rule is the core's, every translation a
+// door's. It must never log a raw customer id, an API key, a request body or
+// a feature vector, and never send an internal error's details to a caller.
 package server

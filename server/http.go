@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/candorhq/candor/server/grpcapi"
+
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -63,12 +65,12 @@ func validUTF8(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // longExport lets an export take longer than the server's write timeout
-// (the gRPC call keeps its own bound, streamTimeout).
+// (the gRPC call keeps its own bound, grpcapi.StreamTimeout).
 func longExport(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/export") {
-			_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(streamTimeout))
+			_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(grpcapi.StreamTimeout))
 		}
 		return next(c)
 	}
@@ -122,7 +124,7 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 // the gateway forwards by default (Authorization among it).
 func incomingHeader(key string) (string, bool) {
 	if http.CanonicalHeaderKey(key) == "Sec-Gpc" {
-		return gpcHeader, true
+		return grpcapi.GPCHeader, true
 	}
 	return runtime.DefaultHeaderMatcher(key)
 }
@@ -139,14 +141,27 @@ func outgoingHeader(key string) (string, bool) {
 
 // errorHandler answers as grpc-gateway does ({"code", "message",
 // "details"} with the HTTP status of the code), except that a 401 carries a
-// proper Bearer challenge: the default handler would put the error message in
-// WWW-Authenticate.
+// proper Bearer challenge (the default handler would put the error message in
+// WWW-Authenticate), and FailedPrecondition is 409, as grpcapi.HTTPStatus
+// says.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if status.Code(err) == codes.Unauthenticated {
+	switch status.Code(err) {
+	case codes.Unauthenticated:
 		w = bearerChallenge{w}
+	case codes.FailedPrecondition:
+		w = statusAs{w, grpcapi.HTTPStatus(codes.FailedPrecondition)}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
+
+// statusAs answers with the status of the one error table (grpcapi.HTTPStatus)
+// where it differs from the gateway's default.
+type statusAs struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s statusAs) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.code) }
 
 type bearerChallenge struct{ http.ResponseWriter }
 
@@ -156,9 +171,8 @@ func (b bearerChallenge) WriteHeader(code int) {
 }
 
 // newEcho serves the gateway under /v1/, /healthz, /readyz, /metrics and the
-// customer's pages: "why am I seeing this" under /why/ (web.go) and the
-// privacy center under /privacy (privacy.go, registered with the why page,
-// whose headers it shares).
+// customer's pages (package web): "why am I seeing this" under /why/ and
+// the privacy center under /privacy.
 func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -171,19 +185,6 @@ func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
-	s.registerWhy(e)
+	s.pages.Register(e)
 	return e
-}
-
-// readyz answers 200 once the store answers and a model has been trained.
-func (s *Server) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		return c.String(http.StatusServiceUnavailable, "store not reachable\n")
-	}
-	if !s.models.Trained() {
-		return c.String(http.StatusServiceUnavailable, "model not trained yet\n")
-	}
-	return c.String(http.StatusOK, "ready\n")
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 

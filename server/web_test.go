@@ -19,7 +19,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/features/redistest"
+	"github.com/candorhq/candor/internal/redistest"
 )
 
 // erasureArgs: the co-occurrence model is rebuilt every second and an ALS

@@ -16,6 +16,7 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/server"
+	"github.com/candorhq/candor/server/grpcapi"
 )
 
 // serveOptions is the parsed command line of `candor serve`.
@@ -59,6 +60,7 @@ var serveFlags = []envFlag{
 	{"api-keys-file", "CANDOR_API_KEYS_FILE", "", "file of role:key lines; CANDOR_API_KEYS may hold role:key,role:key instead", false},
 	{"demo", "CANDOR_DEMO", "false", "seed a synthetic storefront into the embedded store and print a tour", true},
 	{"explanation-retention", "CANDOR_EXPLANATION_RETENTION", "720h", "how long answers and their explanations are kept", false},
+	{"notice-version", "CANDOR_NOTICE_VERSION", server.DefaultNoticeVersion, "version of your privacy notice, recorded with every consent choice made on the why page and the privacy center", false},
 	{"retention", "CANDOR_RETENTION", "", "signal retention overrides, e.g. view=30d,search=7d", false},
 	{"signal-weights", "CANDOR_SIGNAL_WEIGHTS", "", "signal weight overrides, e.g. view=1,purchase=5 (give train the same)", false},
 	{"weight-half-life", "CANDOR_WEIGHT_HALF_LIFE", "720h", "a signal's weight halves every this much age; 0 disables decay (give train the same)", false},
@@ -81,6 +83,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	o := serveOptions{cfg: server.DefaultConfig(), logFormat: get("log-format"), logLevel: get("log-level")}
 	c := &o.cfg
 	c.GRPCAddr, c.HTTPAddr, c.Namespace = get("grpc-addr"), get("http-addr"), get("namespace")
+	c.NoticeVersion = get("notice-version")
 	c.RedisURL = server.RedisURL(get("redis-url"))
 	var errs []error
 	boolFlag := func(name string) bool {
@@ -277,7 +280,7 @@ func readSecret(path, env string) (features.Secret, error) {
 }
 
 // readAPIKeys reads role:key entries from a file or the environment.
-func readAPIKeys(path, env string) ([]server.APIKey, error) {
+func readAPIKeys(path, env string) ([]grpcapi.APIKey, error) {
 	text := env
 	if path != "" {
 		b, err := os.ReadFile(path)
@@ -286,7 +289,7 @@ func readAPIKeys(path, env string) ([]server.APIKey, error) {
 		}
 		text = string(b)
 	}
-	keys, err := server.ParseAPIKeys(text)
+	keys, err := grpcapi.ParseAPIKeys(text)
 	if err != nil {
 		return nil, fmt.Errorf("API keys: %w", err)
 	}

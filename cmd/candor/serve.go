@@ -8,7 +8,9 @@ import (
 	"net"
 	"strings"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/server"
+	"github.com/candorhq/candor/server/grpcapi"
 )
 
 // listening is told the actual addresses once both listeners are open (tests
@@ -42,7 +44,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	if err != nil {
 		return err
 	}
-	var demo *server.Demo
+	var demo *app.Demo
 	if o.cfg.Demo {
 		if demo, err = srv.SeedDemo(ctx); err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -61,7 +63,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 		return fmt.Errorf("HTTP listener: %w", err)
 	}
 	if demo != nil && o.demoKeys {
-		fmt.Fprint(stdout, demo.Tour(grpcLis.Addr().String(), httpLis.Addr().String()))
+		fmt.Fprint(stdout, server.Tour(demo, grpcLis.Addr().String(), httpLis.Addr().String()))
 	}
 	if ready != nil {
 		ready(grpcLis.Addr().String(), httpLis.Addr().String())
@@ -108,4 +110,4 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func demoAPIKeys() []server.APIKey { return server.DemoAPIKeys() }
+func demoAPIKeys() []grpcapi.APIKey { return grpcapi.DemoAPIKeys() }

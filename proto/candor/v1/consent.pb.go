@@ -43,9 +43,12 @@ type ConsentState struct {
 	// Version of the notice the customer saw when choosing.
 	NoticeVersion string `protobuf:"bytes,7,opt,name=notice_version,json=noticeVersion,proto3" json:"notice_version,omitempty"`
 	// How the choice was collected: "ui", "api", "gpc" or "import".
-	Method        string `protobuf:"bytes,8,opt,name=method,proto3" json:"method,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Method string `protobuf:"bytes,8,opt,name=method,proto3" json:"method,omitempty"`
+	// True when the customer confirmed this grant although their browser's
+	// Global Privacy Control asks for the purpose to stay off.
+	ConfirmedOverGpc bool `protobuf:"varint,9,opt,name=confirmed_over_gpc,json=confirmedOverGpc,proto3" json:"confirmed_over_gpc,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ConsentState) Reset() {
@@ -132,6 +135,13 @@ func (x *ConsentState) GetMethod() string {
 		return x.Method
 	}
 	return ""
+}
+
+func (x *ConsentState) GetConfirmedOverGpc() bool {
+	if x != nil {
+		return x.ConfirmedOverGpc
+	}
+	return false
 }
 
 type GetConsentsRequest struct {
@@ -305,9 +315,16 @@ type UpdateConsentsRequest struct {
 	// Version of the consent notice the customer saw (required).
 	NoticeVersion string `protobuf:"bytes,3,opt,name=notice_version,json=noticeVersion,proto3" json:"notice_version,omitempty"`
 	// How the choice was collected: "ui", "api", "gpc" or "import" (required).
-	Method        string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Method string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
+	// While the request carries the Global Privacy Control (Sec-GPC: 1), a
+	// grant of a purpose it keeps off (model_training, marketing_email) is
+	// refused with FailedPrecondition (HTTP 409) unless this is true: the
+	// customer was told of the conflict and confirmed the choice. The ledger
+	// records such a grant as confirmed_over_gpc, and the signal does not
+	// withdraw it again.
+	ConfirmOverGpc bool `protobuf:"varint,5,opt,name=confirm_over_gpc,json=confirmOverGpc,proto3" json:"confirm_over_gpc,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateConsentsRequest) Reset() {
@@ -366,6 +383,13 @@ func (x *UpdateConsentsRequest) GetMethod() string {
 		return x.Method
 	}
 	return ""
+}
+
+func (x *UpdateConsentsRequest) GetConfirmOverGpc() bool {
+	if x != nil {
+		return x.ConfirmOverGpc
+	}
+	return false
 }
 
 type UpdateConsentsResponse struct {
@@ -452,9 +476,12 @@ type ConsentLedgerEntry struct {
 	// Role of the caller that recorded the change, e.g. "storefront".
 	ActorRole string `protobuf:"bytes,7,opt,name=actor_role,json=actorRole,proto3" json:"actor_role,omitempty"`
 	// True when the change also asked for the purpose's data to be deleted.
-	DeleteData    bool `protobuf:"varint,8,opt,name=delete_data,json=deleteData,proto3" json:"delete_data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DeleteData bool `protobuf:"varint,8,opt,name=delete_data,json=deleteData,proto3" json:"delete_data,omitempty"`
+	// True for a grant the customer confirmed although their browser's
+	// Global Privacy Control asks for the purpose to stay off.
+	ConfirmedOverGpc bool `protobuf:"varint,9,opt,name=confirmed_over_gpc,json=confirmedOverGpc,proto3" json:"confirmed_over_gpc,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ConsentLedgerEntry) Reset() {
@@ -539,6 +566,13 @@ func (x *ConsentLedgerEntry) GetActorRole() string {
 func (x *ConsentLedgerEntry) GetDeleteData() bool {
 	if x != nil {
 		return x.DeleteData
+	}
+	return false
+}
+
+func (x *ConsentLedgerEntry) GetConfirmedOverGpc() bool {
+	if x != nil {
+		return x.ConfirmedOverGpc
 	}
 	return false
 }
@@ -662,7 +696,7 @@ var File_candor_v1_consent_proto protoreflect.FileDescriptor
 
 const file_candor_v1_consent_proto_rawDesc = "" +
 	"\n" +
-	"\x17candor/v1/consent.proto\x12\tcandor.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x02\n" +
+	"\x17candor/v1/consent.proto\x12\tcandor.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x02\n" +
 	"\fConsentState\x12\x18\n" +
 	"\apurpose\x18\x01 \x01(\tR\apurpose\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x18\n" +
@@ -672,7 +706,8 @@ const file_candor_v1_consent_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12%\n" +
 	"\x0enotice_version\x18\a \x01(\tR\rnoticeVersion\x12\x16\n" +
-	"\x06method\x18\b \x01(\tR\x06method\"5\n" +
+	"\x06method\x18\b \x01(\tR\x06method\x12,\n" +
+	"\x12confirmed_over_gpc\x18\t \x01(\bR\x10confirmedOverGpc\"5\n" +
 	"\x12GetConsentsRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\"J\n" +
@@ -683,18 +718,19 @@ const file_candor_v1_consent_proto_rawDesc = "" +
 	"\agranted\x18\x02 \x01(\bR\agranted\x12\x1c\n" +
 	"\tsensitive\x18\x03 \x01(\bR\tsensitive\x12\x1f\n" +
 	"\vdelete_data\x18\x04 \x01(\bR\n" +
-	"deleteData\"\xab\x01\n" +
+	"deleteData\"\xd5\x01\n" +
 	"\x15UpdateConsentsRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x122\n" +
 	"\achoices\x18\x02 \x03(\v2\x18.candor.v1.ConsentChoiceR\achoices\x12%\n" +
 	"\x0enotice_version\x18\x03 \x01(\tR\rnoticeVersion\x12\x16\n" +
-	"\x06method\x18\x04 \x01(\tR\x06method\"\xdc\x01\n" +
+	"\x06method\x18\x04 \x01(\tR\x06method\x12(\n" +
+	"\x10confirm_over_gpc\x18\x05 \x01(\bR\x0econfirmOverGpc\"\xdc\x01\n" +
 	"\x16UpdateConsentsResponse\x123\n" +
 	"\bconsents\x18\x01 \x03(\v2\x17.candor.v1.ConsentStateR\bconsents\x129\n" +
 	"\brecorded\x18\x02 \x03(\v2\x1d.candor.v1.ConsentLedgerEntryR\brecorded\x12'\n" +
 	"\x0fsignals_deleted\x18\x03 \x01(\x05R\x0esignalsDeleted\x12)\n" +
-	"\x10signals_narrowed\x18\x04 \x01(\x05R\x0fsignalsNarrowed\"\xa2\x02\n" +
+	"\x10signals_narrowed\x18\x04 \x01(\x05R\x0fsignalsNarrowed\"\xd0\x02\n" +
 	"\x12ConsentLedgerEntry\x12;\n" +
 	"\vrecorded_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordedAt\x12\x18\n" +
@@ -706,7 +742,8 @@ const file_candor_v1_consent_proto_rawDesc = "" +
 	"\n" +
 	"actor_role\x18\a \x01(\tR\tactorRole\x12\x1f\n" +
 	"\vdelete_data\x18\b \x01(\bR\n" +
-	"deleteData\"x\n" +
+	"deleteData\x12,\n" +
+	"\x12confirmed_over_gpc\x18\t \x01(\bR\x10confirmedOverGpc\"x\n" +
 	"\x19ListConsentHistoryRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x1b\n" +
