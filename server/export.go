@@ -262,7 +262,7 @@ func (a *app) exportOf(ctx context.Context, p features.Pseudonym, customerID str
 	w.closeList()
 
 	w.openList("recommendations")
-	if err := a.explanations.Each(ctx, p, now, func(ans *explain.Answer) error { return w.record(ans.RenderAllReasons()) }); err != nil {
+	if err := a.explanations.Each(ctx, p, now, func(ans *explain.Answer) error { return w.record(recommendationToProto(ans.RenderAllReasons())) }); err != nil {
 		return err
 	}
 	w.closeList()

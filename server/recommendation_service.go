@@ -85,7 +85,7 @@ func (s *recommendationService) GetRecommendations(ctx context.Context, req *can
 	if err := s.explanations.Save(ctx, pseudonym, rec); err != nil {
 		return nil, s.status(ctx, "GetRecommendations", err)
 	}
-	return &candorv1.GetRecommendationsResponse{Recommendation: rec.Render()}, nil
+	return &candorv1.GetRecommendationsResponse{Recommendation: recommendationToProto(rec.Render())}, nil
 }
 
 func (s *recommendationService) GetRecommendation(ctx context.Context, req *candorv1.GetRecommendationRequest) (*candorv1.GetRecommendationResponse, error) {
@@ -94,9 +94,9 @@ func (s *recommendationService) GetRecommendation(ctx context.Context, req *cand
 		return nil, err
 	}
 	if req.GetAllReasons() {
-		return &candorv1.GetRecommendationResponse{Recommendation: answer.RenderAllReasons()}, nil
+		return &candorv1.GetRecommendationResponse{Recommendation: recommendationToProto(answer.RenderAllReasons())}, nil
 	}
-	return &candorv1.GetRecommendationResponse{Recommendation: answer.Render()}, nil
+	return &candorv1.GetRecommendationResponse{Recommendation: recommendationToProto(answer.Render())}, nil
 }
 
 // readableAnswer reads a stored answer the caller may read: a customer

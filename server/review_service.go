@@ -132,6 +132,6 @@ func caseToProto(c *explain.Case) (*candorv1.ReviewCase, error) {
 	return &candorv1.ReviewCase{
 		CaseId: c.ID, RecommendationId: c.RecommendationID, Kind: c.Kind, Message: c.Message,
 		Status: c.Status, Reply: c.Reply, CreatedAt: timestamppb.New(c.CreatedAt), UpdatedAt: timestamppb.New(c.UpdatedAt),
-		Recommendation: a.RenderAllReasons(),
+		Recommendation: recommendationToProto(a.RenderAllReasons()),
 	}, nil
 }
