@@ -110,8 +110,8 @@ func TestGoldenPopularity(t *testing.T) {
 			checkGolden(t, "popularity_"+tt.name, rec)
 
 			want := []string{
-				"Popular with other customers. Not based on your personal data" + tt.why,
-				"Popular with other customers in Kitchen. Not based on your personal data" + tt.why,
+				"Popular with other customers across our shop. Not based on your personal data" + tt.why,
+				"Popular with other customers across our shop (listed under Kitchen). Not based on your personal data" + tt.why,
 			}
 			if rec.Personalized {
 				t.Error("answer marked personalised")
@@ -310,7 +310,7 @@ func TestGoldenControls(t *testing.T) {
 	if got := rec.Items[0].Explanation.Compact; got != "Because you contacted us about Hand Coffee Grinder (20 Feb)." {
 		t.Errorf("compact personal: %q", got)
 	}
-	if got := rec.Items[1].Explanation.Compact; got != "Popular with other customers in Coffee; not based on your personal data." {
+	if got := rec.Items[1].Explanation.Compact; got != "Popular with other customers across our shop (listed under Coffee); not based on your personal data." {
 		t.Errorf("compact popular: %q", got)
 	}
 	if n := len(rec.Items[0].Explanation.Reasons); n != explain.MaxReasons {
