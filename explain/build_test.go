@@ -126,30 +126,30 @@ func TestBuildIsFaithful(t *testing.T) {
 			}
 		}
 
-		if rec.GetPersonalized() != res.Personalized() || len(rec.GetItems()) != len(res.Items) || len(answer.Items) != len(res.Items) ||
-			rec.GetModelVersion() != model.Version {
+		if rec.Personalized != res.Personalized() || len(rec.Items) != len(res.Items) || len(answer.Items) != len(res.Items) ||
+			rec.ModelVersion != model.Version {
 			t.Fatalf("customer %d: personalised %v, %d items, model %s; engine said %v, %d, %s",
-				c, rec.GetPersonalized(), len(rec.GetItems()), rec.GetModelVersion(), res.Personalized(), len(res.Items), model.Version)
+				c, rec.Personalized, len(rec.Items), rec.ModelVersion, res.Personalized(), len(res.Items), model.Version)
 		}
-		for i, it := range rec.GetItems() {
+		for i, it := range rec.Items {
 			scored := res.Items[i]
-			if it.GetItemId() != scored.ItemID || it.GetScore() != scored.Score || it.GetModel() != scored.Source.String() {
-				t.Errorf("customer %d item %d: %s/%v/%s, engine ranked %s/%v/%s", c, i, it.GetItemId(), it.GetScore(), it.GetModel(), scored.ItemID, scored.Score, scored.Source)
+			if it.ItemID != scored.ItemID || it.Score != scored.Score || it.Model != scored.Source.String() {
+				t.Errorf("customer %d item %d: %s/%v/%s, engine ranked %s/%v/%s", c, i, it.ItemID, it.Score, it.Model, scored.ItemID, scored.Score, scored.Source)
 			}
 			notUsed := 0
-			for _, n := range it.GetExplanation().GetNotUsed() {
-				notUsed += int(n.GetCount())
+			for _, n := range it.Explanation.NotUsed {
+				notUsed += int(n.Count)
 			}
 			if notUsed != len(usable.Excluded) {
-				t.Errorf("customer %d item %s: notes count %d signals not used, %d were left out", c, it.GetItemId(), notUsed, len(usable.Excluded))
+				t.Errorf("customer %d item %s: notes count %d signals not used, %d were left out", c, it.ItemID, notUsed, len(usable.Excluded))
 			}
 			if scored.Source != engine.SourceCooccurrence {
-				if len(it.GetContributions()) != 0 || len(answer.Items[i].Contributions) != 0 {
-					t.Errorf("customer %d: non-personalised item %s carries contributions", c, it.GetItemId())
+				if len(it.Contributions) != 0 || len(answer.Items[i].Contributions) != 0 {
+					t.Errorf("customer %d: non-personalised item %s carries contributions", c, it.ItemID)
 				}
-				for _, reason := range it.GetExplanation().GetReasons() {
-					if reason.GetSignalId() != "" || reason.GetContribution() != 0 || reason.GetKind() == explain.KindSignal {
-						t.Errorf("customer %d: non-personalised item %s cites %v", c, it.GetItemId(), reason)
+				for _, reason := range it.Explanation.Reasons {
+					if reason.SignalID != "" || reason.Contribution != 0 || reason.Kind == explain.KindSignal {
+						t.Errorf("customer %d: non-personalised item %s cites %v", c, it.ItemID, reason)
 					}
 				}
 				continue
@@ -157,52 +157,52 @@ func TestBuildIsFaithful(t *testing.T) {
 			personal++
 			n := len(scored.Contributions)
 			facts := answer.Items[i].Contributions
-			contributions := it.GetContributions()
-			reasons := it.GetExplanation().GetReasons()
+			contributions := it.Contributions
+			reasons := it.Explanation.Reasons
 			if len(facts) != n || len(contributions) != n || len(reasons) != min(n, explain.MaxReasons) ||
-				int(it.GetExplanation().GetMoreReasons()) != max(0, n-explain.MaxReasons) {
+				int(it.Explanation.MoreReasons) != max(0, n-explain.MaxReasons) {
 				t.Fatalf("customer %d item %s: %d contributions kept, %d listed, %d reasons + %d more; engine computed %d",
-					c, it.GetItemId(), len(facts), len(contributions), len(reasons), it.GetExplanation().GetMoreReasons(), n)
+					c, it.ItemID, len(facts), len(contributions), len(reasons), it.Explanation.MoreReasons, n)
 			}
 			var sum float64
 			for k, contrib := range scored.Contributions {
 				sig := usable.Signals[contrib.Signal]
 				kept := answer.Signals[facts[k].Signal]
 				switch {
-				case facts[k].Value != contrib.Value || contributions[k].GetContribution() != contrib.Value:
+				case facts[k].Value != contrib.Value || contributions[k].Contribution != contrib.Value:
 					t.Errorf("customer %d item %s contribution %d: kept %v, listed %v, engine computed %v",
-						c, it.GetItemId(), k, facts[k].Value, contributions[k].GetContribution(), contrib.Value)
+						c, it.ItemID, k, facts[k].Value, contributions[k].Contribution, contrib.Value)
 				case kept.ID != sig.ID || kept.Type != sig.Type || kept.ItemID != sig.ItemID || !kept.OccurredAt.Equal(sig.OccurredAt) || kept.Value != sig.Value:
-					t.Errorf("customer %d item %s contribution %d: kept signal %+v, engine used %+v", c, it.GetItemId(), k, kept, sig)
-				case contributions[k].GetSignalId() != sig.ID:
-					t.Errorf("customer %d item %s contribution %d: listed for %s, engine used %s", c, it.GetItemId(), k, contributions[k].GetSignalId(), sig.ID)
+					t.Errorf("customer %d item %s contribution %d: kept signal %+v, engine used %+v", c, it.ItemID, k, kept, sig)
+				case contributions[k].SignalID != sig.ID:
+					t.Errorf("customer %d item %s contribution %d: listed for %s, engine used %s", c, it.ItemID, k, contributions[k].SignalID, sig.ID)
 				}
-				sum += contributions[k].GetContribution()
+				sum += contributions[k].Contribution
 				if k >= len(reasons) {
 					continue
 				}
 				reason := reasons[k]
 				cited++
 				switch {
-				case reason.GetKind() != explain.KindSignal:
-					t.Errorf("customer %d item %s reason %d: kind %s", c, it.GetItemId(), k, reason.GetKind())
-				case reason.GetContribution() != contrib.Value:
-					t.Errorf("customer %d item %s reason %d: states %v, engine computed %v", c, it.GetItemId(), k, reason.GetContribution(), contrib.Value)
-				case reason.GetShare() != contrib.Value/scored.Score:
-					t.Errorf("customer %d item %s reason %d: share %v, want %v", c, it.GetItemId(), k, reason.GetShare(), contrib.Value/scored.Score)
-				case reason.GetSignalId() != sig.ID || reason.GetSignalType() != sig.Type.String() || reason.GetItemId() != sig.ItemID ||
-					!reason.GetOccurredAt().AsTime().Equal(sig.OccurredAt):
-					t.Errorf("customer %d item %s reason %d: cites %s %s %s %v, the contribution is signal %+v", c, it.GetItemId(), k,
-						reason.GetSignalId(), reason.GetSignalType(), reason.GetItemId(), reason.GetOccurredAt().AsTime(), sig)
-				case !usableIDs[reason.GetSignalId()] || excludedIDs[reason.GetSignalId()]:
-					t.Errorf("customer %d item %s: cites signal %s, usable %v, excluded %v", c, it.GetItemId(), reason.GetSignalId(),
-						usableIDs[reason.GetSignalId()], excludedIDs[reason.GetSignalId()])
-				case reason.GetPurpose() != purpose.String():
-					t.Errorf("customer %d item %s: reason under purpose %s, request was %s", c, it.GetItemId(), reason.GetPurpose(), purpose)
+				case reason.Kind != explain.KindSignal:
+					t.Errorf("customer %d item %s reason %d: kind %s", c, it.ItemID, k, reason.Kind)
+				case reason.Contribution != contrib.Value:
+					t.Errorf("customer %d item %s reason %d: states %v, engine computed %v", c, it.ItemID, k, reason.Contribution, contrib.Value)
+				case reason.Share != contrib.Value/scored.Score:
+					t.Errorf("customer %d item %s reason %d: share %v, want %v", c, it.ItemID, k, reason.Share, contrib.Value/scored.Score)
+				case reason.SignalID != sig.ID || reason.SignalType != sig.Type.String() || reason.ItemID != sig.ItemID ||
+					!reason.OccurredAt.Equal(sig.OccurredAt):
+					t.Errorf("customer %d item %s reason %d: cites %s %s %s %v, the contribution is signal %+v", c, it.ItemID, k,
+						reason.SignalID, reason.SignalType, reason.ItemID, reason.OccurredAt, sig)
+				case !usableIDs[reason.SignalID] || excludedIDs[reason.SignalID]:
+					t.Errorf("customer %d item %s: cites signal %s, usable %v, excluded %v", c, it.ItemID, reason.SignalID,
+						usableIDs[reason.SignalID], excludedIDs[reason.SignalID])
+				case reason.Purpose != purpose.String():
+					t.Errorf("customer %d item %s: reason under purpose %s, request was %s", c, it.ItemID, reason.Purpose, purpose)
 				}
 			}
-			if math.Abs(sum-it.GetScore()) > 1e-9 {
-				t.Errorf("customer %d item %s: contributions sum to %v, score %v", c, it.GetItemId(), sum, it.GetScore())
+			if math.Abs(sum-it.Score) > 1e-9 {
+				t.Errorf("customer %d item %s: contributions sum to %v, score %v", c, it.ItemID, sum, it.Score)
 			}
 		}
 	}
@@ -250,12 +250,12 @@ func TestHeadlineNamesLargestPositiveContribution(t *testing.T) {
 			usable := features.Usable{Purpose: consent.Personalization, Signals: signals}
 			view := &features.CustomerView{Consent: decided(consent.Personalization, consent.StatusGiven, false), Catalog: cat}
 			rec := explain.Build(input(view, consent.Personalization, "storefront", &usable, &res)).Render()
-			ex := rec.GetItems()[0].GetExplanation()
-			if ex.GetHeadline() != tt.want {
-				t.Errorf("headline %q, want %q", ex.GetHeadline(), tt.want)
+			ex := rec.Items[0].Explanation
+			if ex.Headline != tt.want {
+				t.Errorf("headline %q, want %q", ex.Headline, tt.want)
 			}
-			if len(ex.GetReasons()) != min(len(tt.contribs), explain.MaxReasons) {
-				t.Errorf("%d reasons for %d contributions", len(ex.GetReasons()), len(tt.contribs))
+			if len(ex.Reasons) != min(len(tt.contribs), explain.MaxReasons) {
+				t.Errorf("%d reasons for %d contributions", len(ex.Reasons), len(tt.contribs))
 			}
 		})
 	}
@@ -286,10 +286,10 @@ func TestBuildCopiesAnswerMetadata(t *testing.T) {
 		t.Errorf("an item missing from the catalogue: %+v; signals %v, notes %v", a.Items, a.Signals, a.NotUsed)
 	}
 	rec := a.Render()
-	if h := rec.GetItems()[0].GetExplanation().GetHeadline(); !strings.Contains(h, "Not based on your personal data") {
+	if h := rec.Items[0].Explanation.Headline; !strings.Contains(h, "Not based on your personal data") {
 		t.Errorf("headline %q", h)
 	}
-	if rec.GetPolicyVersion() != 7 || !rec.GetCreatedAt().AsTime().Equal(now) || !rec.GetExpiresAt().AsTime().Equal(now.Add(time.Hour)) || rec.GetRecommendationId() != goldenID {
+	if rec.PolicyVersion != 7 || !rec.CreatedAt.Equal(now) || !rec.ExpiresAt.Equal(now.Add(time.Hour)) || rec.RecommendationID != goldenID {
 		t.Errorf("rendered metadata %v", rec)
 	}
 }

@@ -10,10 +10,12 @@
 // per data category, and why. Wording lives in wording.go, nowhere else.
 //
 // An answer's facts (Answer: items, cited signals, contributions, what was
-// not used) are what is stored, sealed, under its recommendation id; the
-// API's Recommendation message is rendered from them when the answer is
-// returned and again when it is read back, so a stored explanation says what
-// the original said. It also keeps the customers' review cases (reviews.go),
+// not used) are what is stored, sealed, under its recommendation id; its
+// rendered form (Rendered: what the API's Recommendation message says, in
+// plain Go types) is made from them when the answer is returned and again
+// when it is read back, so a stored explanation says what the original said.
+// explain imports no transport: the doors translate Rendered into their own
+// messages. It also keeps the customers' review cases (reviews.go),
 // each with a copy of the answer it is about.
 //
 // explain must never state a contribution the engine did not compute, never

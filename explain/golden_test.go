@@ -41,38 +41,38 @@ func TestGoldenPersonalized(t *testing.T) {
 	rec := explain.Build(input(view, consent.Personalization, "storefront", &usable, &res)).Render()
 	checkGolden(t, "personalized", rec)
 
-	items := rec.GetItems()
-	if !rec.GetPersonalized() || !items[0].GetExplanation().GetPersonalized() || items[2].GetExplanation().GetPersonalized() {
+	items := rec.Items
+	if !rec.Personalized || !items[0].Explanation.Personalized || items[2].Explanation.Personalized {
 		t.Errorf("personalised flags: answer %v, items %v %v; want true, true, false",
-			rec.GetPersonalized(), items[0].GetExplanation().GetPersonalized(), items[2].GetExplanation().GetPersonalized())
+			rec.Personalized, items[0].Explanation.Personalized, items[2].Explanation.Personalized)
 	}
-	teapot := items[0].GetExplanation()
-	if want := "Because you bought Blue Kettle on 10 January 2026."; teapot.GetHeadline() != want {
-		t.Errorf("headline %q, want %q", teapot.GetHeadline(), want)
+	teapot := items[0].Explanation
+	if want := "Because you bought Blue Kettle on 10 January 2026."; teapot.Headline != want {
+		t.Errorf("headline %q, want %q", teapot.Headline, want)
 	}
 	wantTexts := []string{
 		"You bought Blue Kettle on 10 January 2026. Used for personalised recommendations, with the consent you gave on 14 February 2026 (notice 2026-02). It added 0.88 to this item's score (88%).",
 		"You rated Set of Four Mugs 1 out of 5 on 1 February 2026. Used for personalised recommendations, with the consent you gave on 14 February 2026 (notice 2026-02). It lowered this item's score by 0.38.",
 		"You viewed Hand Coffee Grinder on 20 February 2026. Used for personalised recommendations, with the consent you gave on 14 February 2026 (notice 2026-02). It added 0.25 to this item's score (25%).",
 	}
-	if len(teapot.GetReasons()) != explain.MaxReasons || teapot.GetMoreReasons() != 1 || len(items[0].GetContributions()) != 4 {
+	if len(teapot.Reasons) != explain.MaxReasons || teapot.MoreReasons != 1 || len(items[0].Contributions) != 4 {
 		t.Fatalf("teapot: %d reasons, %d more, %d contributions; want %d, 1, 4",
-			len(teapot.GetReasons()), teapot.GetMoreReasons(), len(items[0].GetContributions()), explain.MaxReasons)
+			len(teapot.Reasons), teapot.MoreReasons, len(items[0].Contributions), explain.MaxReasons)
 	}
 	for k, want := range wantTexts {
-		r := teapot.GetReasons()[k]
-		if r.GetText() != want {
-			t.Errorf("reason %d:\n got %q\nwant %q", k, r.GetText(), want)
+		r := teapot.Reasons[k]
+		if r.Text != want {
+			t.Errorf("reason %d:\n got %q\nwant %q", k, r.Text, want)
 		}
-		if r.GetConsentNoticeVersion() != "2026-02" || !r.GetConsentGivenAt().AsTime().Equal(consentAt) || r.GetPurpose() != "personalization" {
+		if r.ConsentNoticeVersion != "2026-02" || !r.ConsentGivenAt.Equal(consentAt) || r.Purpose != "personalization" {
 			t.Errorf("reason %d rests on notice %q given %v for %q; want 2026-02, %v, personalization",
-				k, r.GetConsentNoticeVersion(), r.GetConsentGivenAt().AsTime(), r.GetPurpose(), consentAt)
+				k, r.ConsentNoticeVersion, r.ConsentGivenAt, r.Purpose, consentAt)
 		}
 	}
-	if c := items[0].GetContributions()[3]; c.GetSignalId() != "sig_cart_beans" || c.GetContribution() != 0.25 {
+	if c := items[0].Contributions[3]; c.SignalID != "sig_cart_beans" || c.Contribution != 0.25 {
 		t.Errorf("fourth contribution %v, want sig_cart_beans 0.25", c)
 	}
-	if got := items[1].GetExplanation().GetReasons()[0].GetText(); !strings.HasPrefix(got, "You found Kitchen Scale through search on 27 February 2026.") {
+	if got := items[1].Explanation.Reasons[0].Text; !strings.HasPrefix(got, "You found Kitchen Scale through search on 27 February 2026.") {
 		t.Errorf("search reason %q", got)
 	}
 }
@@ -110,30 +110,30 @@ func TestGoldenPopularity(t *testing.T) {
 			checkGolden(t, "popularity_"+tt.name, rec)
 
 			want := []string{
-				"Popular with other customers. Not based on your personal data" + tt.why,
-				"Popular with other customers in Kitchen. Not based on your personal data" + tt.why,
+				"Popular with other customers across our shop. Not based on your personal data" + tt.why,
+				"Popular with other customers across our shop (listed under Kitchen). Not based on your personal data" + tt.why,
 			}
-			if rec.GetPersonalized() {
+			if rec.Personalized {
 				t.Error("answer marked personalised")
 			}
-			for k, it := range rec.GetItems() {
-				ex := it.GetExplanation()
-				if ex.GetPersonalized() || ex.GetHeadline() != want[k] || len(ex.GetReasons()) != 1 || len(it.GetContributions()) != 0 {
+			for k, it := range rec.Items {
+				ex := it.Explanation
+				if ex.Personalized || ex.Headline != want[k] || len(ex.Reasons) != 1 || len(it.Contributions) != 0 {
 					t.Fatalf("item %s: personalised %v, headline %q, %d reasons, %d contributions; want false, %q, 1, 0",
-						it.GetItemId(), ex.GetPersonalized(), ex.GetHeadline(), len(ex.GetReasons()), len(it.GetContributions()), want[k])
+						it.ItemID, ex.Personalized, ex.Headline, len(ex.Reasons), len(it.Contributions), want[k])
 				}
-				r := ex.GetReasons()[0]
-				if r.GetKind() != explain.KindPopularity || r.GetText() != want[k] || r.GetSignalId() != "" || r.GetContribution() != 0 {
-					t.Errorf("item %s: reason %v, want a popularity reason citing no signal", it.GetItemId(), r)
+				r := ex.Reasons[0]
+				if r.Kind != explain.KindPopularity || r.Text != want[k] || r.SignalID != "" || r.Contribution != 0 {
+					t.Errorf("item %s: reason %v, want a popularity reason citing no signal", it.ItemID, r)
 				}
 			}
 			if tt.status == consent.StatusGiven {
 				return
 			}
 			because := strings.TrimSuffix(strings.TrimPrefix(tt.why, ", because "), ".")
-			notes := rec.GetItems()[0].GetExplanation().GetNotUsed()
+			notes := rec.Items[0].Explanation.NotUsed
 			wantNotes := []string{"3 views were not used: " + because + ".", "1 purchase was not used: " + because + "."}
-			if len(notes) != 2 || notes[0].GetText() != wantNotes[0] || notes[1].GetText() != wantNotes[1] {
+			if len(notes) != 2 || notes[0].Text != wantNotes[0] || notes[1].Text != wantNotes[1] {
 				t.Errorf("not-used notes %v, want %q", notes, wantNotes)
 			}
 		})
@@ -158,14 +158,14 @@ func TestGoldenCatalog(t *testing.T) {
 		"New in our catalogue in Books. Not based on your personal data, because you have not consented to customer support.",
 		"New in our catalogue. Not based on your personal data, because you have not consented to customer support.",
 	}
-	for k, it := range rec.GetItems() {
-		ex := it.GetExplanation()
-		if it.GetModel() != "catalog" || ex.GetPersonalized() || ex.GetHeadline() != want[k] || len(ex.GetReasons()) != 1 || ex.GetReasons()[0].GetKind() != explain.KindCatalog {
-			t.Errorf("item %s: model %s, explanation %v; want a catalogue reason %q", it.GetItemId(), it.GetModel(), ex, want[k])
+	for k, it := range rec.Items {
+		ex := it.Explanation
+		if it.Model != "catalog" || ex.Personalized || ex.Headline != want[k] || len(ex.Reasons) != 1 || ex.Reasons[0].Kind != explain.KindCatalog {
+			t.Errorf("item %s: model %s, explanation %v; want a catalogue reason %q", it.ItemID, it.Model, ex, want[k])
 		}
 	}
-	if rec.GetPurpose() != "support" || rec.GetSurface() != "support" {
-		t.Errorf("purpose %q surface %q, want support, support", rec.GetPurpose(), rec.GetSurface())
+	if rec.Purpose != "support" || rec.Surface != "support" {
+		t.Errorf("purpose %q surface %q, want support, support", rec.Purpose, rec.Surface)
 	}
 }
 
@@ -238,20 +238,20 @@ func TestGoldenNotUsed(t *testing.T) {
 			checkGolden(t, "not_used_"+tt.name, rec)
 
 			counts := map[string]int32{tt.one.String(): 1, tt.several.String(): 3}
-			for _, it := range rec.GetItems() {
-				notes := it.GetExplanation().GetNotUsed()
+			for _, it := range rec.Items {
+				notes := it.Explanation.NotUsed
 				if len(notes) != len(tt.want) {
-					t.Fatalf("item %s: %d notes, want %d: %v", it.GetItemId(), len(notes), len(tt.want), notes)
+					t.Fatalf("item %s: %d notes, want %d: %v", it.ItemID, len(notes), len(tt.want), notes)
 				}
 				for k, n := range notes {
-					if n.GetText() != tt.want[k] || n.GetReason() != tt.name {
-						t.Errorf("note %d: %q (reason %s), want %q (reason %s)", k, n.GetText(), n.GetReason(), tt.want[k], tt.name)
+					if n.Text != tt.want[k] || n.Reason != tt.name {
+						t.Errorf("note %d: %q (reason %s), want %q (reason %s)", k, n.Text, n.Reason, tt.want[k], tt.name)
 					}
-					if st, err := consent.ParseSignalType("signal_type", n.GetSignalType()); err != nil || n.GetDataCategory() != st.Info().DataCategory {
-						t.Errorf("note %d: type %s, data category %s: %v", k, n.GetSignalType(), n.GetDataCategory(), err)
+					if st, err := consent.ParseSignalType("signal_type", n.SignalType); err != nil || n.DataCategory != st.Info().DataCategory {
+						t.Errorf("note %d: type %s, data category %s: %v", k, n.SignalType, n.DataCategory, err)
 					}
-					if n.GetCount() != counts[n.GetSignalType()] {
-						t.Errorf("note %d (%s): count %d, want %d", k, n.GetSignalType(), n.GetCount(), counts[n.GetSignalType()])
+					if n.Count != counts[n.SignalType] {
+						t.Errorf("note %d (%s): count %d, want %d", k, n.SignalType, n.Count, counts[n.SignalType])
 					}
 				}
 			}
@@ -299,25 +299,25 @@ func TestGoldenControls(t *testing.T) {
 	rec := a.Render()
 	checkGolden(t, "controls", rec)
 
-	notes := rec.GetNotUsed()
-	if len(notes) != 2 || notes[0].GetReason() != "suppressed" || notes[0].GetSignalId() != "sig_search_mugs" ||
-		notes[0].GetText() != "You asked us not to use your search that found Set of Four Mugs on 3 February 2026." {
+	notes := rec.NotUsed
+	if len(notes) != 2 || notes[0].Reason != "suppressed" || notes[0].SignalID != "sig_search_mugs" ||
+		notes[0].Text != "You asked us not to use your search that found Set of Four Mugs on 3 February 2026." {
 		t.Errorf("suppressed note: %v", notes)
 	}
-	if len(notes) == 2 && notes[1].GetText() != "You marked 2 items and 1 category as not interested, so we leave them out." {
-		t.Errorf("not-interested note: %q", notes[1].GetText())
+	if len(notes) == 2 && notes[1].Text != "You marked 2 items and 1 category as not interested, so we leave them out." {
+		t.Errorf("not-interested note: %q", notes[1].Text)
 	}
-	if got := rec.GetItems()[0].GetExplanation().GetCompact(); got != "Because you contacted us about Hand Coffee Grinder (20 Feb)." {
+	if got := rec.Items[0].Explanation.Compact; got != "Because you contacted us about Hand Coffee Grinder (20 Feb)." {
 		t.Errorf("compact personal: %q", got)
 	}
-	if got := rec.GetItems()[1].GetExplanation().GetCompact(); got != "Popular with other customers in Coffee; not based on your personal data." {
+	if got := rec.Items[1].Explanation.Compact; got != "Popular with other customers across our shop (listed under Coffee); not based on your personal data." {
 		t.Errorf("compact popular: %q", got)
 	}
-	if n := len(rec.GetItems()[0].GetExplanation().GetReasons()); n != explain.MaxReasons {
+	if n := len(rec.Items[0].Explanation.Reasons); n != explain.MaxReasons {
 		t.Errorf("%d reasons by default, want %d", n, explain.MaxReasons)
 	}
-	all := a.RenderAllReasons().GetItems()[0].GetExplanation()
-	if len(all.GetReasons()) != 4 || all.GetMoreReasons() != 0 {
-		t.Errorf("with all reasons: %d reasons, %d more; want 4, 0", len(all.GetReasons()), all.GetMoreReasons())
+	all := a.RenderAllReasons().Items[0].Explanation
+	if len(all.Reasons) != 4 || all.MoreReasons != 0 {
+		t.Errorf("with all reasons: %d reasons, %d more; want 4, 0", len(all.Reasons), all.MoreReasons)
 	}
 }

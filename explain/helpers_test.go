@@ -12,15 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/redistest"
-	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -126,10 +122,12 @@ func excludedN(t consent.SignalType, r features.Reason, n int) []features.Exclus
 	return out
 }
 
-// checkGolden compares the rendered answer, as indented JSON with the
-// proto field names, with testdata/<name>.golden, or rewrites the file with
-// -update.
-func checkGolden(tb testing.TB, name string, rec *candorv1.Recommendation) {
+// checkGolden compares the rendered answer, as indented JSON with the API's
+// field names, with testdata/<name>.golden, or rewrites the file with
+// -update. The goldens are the API payload: server checks that the API's
+// Recommendation message, converted from the same answer, marshals to
+// exactly these files (TestRecommendationProtoGoldens).
+func checkGolden(tb testing.TB, name string, rec *explain.Rendered) {
 	tb.Helper()
 	got := indentedJSON(tb, rec)
 	path := filepath.Join("testdata", name+".golden")
@@ -148,22 +146,16 @@ func checkGolden(tb testing.TB, name string, rec *candorv1.Recommendation) {
 	}
 }
 
-// indentedJSON is the protojson form of m with stable formatting (protojson
-// deliberately varies its whitespace between builds).
-func indentedJSON(tb testing.TB, m proto.Message) []byte {
+// indentedJSON is the JSON form of a rendered answer, indented.
+func indentedJSON(tb testing.TB, rec *explain.Rendered) []byte {
 	tb.Helper()
-	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // as protojson
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rec); err != nil {
 		tb.Fatal(err)
 	}
-	var compact, out bytes.Buffer
-	if err := json.Compact(&compact, raw); err != nil {
-		tb.Fatal(err)
-	}
-	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
-		tb.Fatal(err)
-	}
-	out.WriteByte('\n')
 	return out.Bytes()
 }
 

@@ -23,6 +23,20 @@ import (
 // customer (so it can be reviewed after the answer's retention ends), is
 // sealed like every customer record, is indexed in the customer's slot (for
 // export and erasure) and queued by status for the privacy officer.
+//
+// What Redis shows in the clear links no customer to a case and holds no
+// time (invariant 6):
+//
+//   - a case is stored under its handle (CaseHandle: a keyed HMAC of its
+//     id), never its id;
+//   - the queues list handles, scored by the case's place in the order cases
+//     were opened (a counter), not by when;
+//   - the customer's index names each case by another keyed HMAC (of the
+//     customer and the case id), which matches no handle, and holds the case
+//     id sealed.
+//
+// So only a holder of the secret can tell whose a case is, and which case an
+// id names.
 
 // Review kinds and statuses.
 const (
@@ -55,6 +69,9 @@ type Case struct {
 	Reply            string             `json:"reply,omitempty"`
 	CreatedAt        time.Time          `json:"created_at"`
 	UpdatedAt        time.Time          `json:"updated_at"`
+	// Seq is the case's place in the order cases were opened: its score in
+	// the queue of its status (oldest first), in place of its time.
+	Seq int64 `json:"seq"`
 	// Answer is the recommendation's encoded facts (see encodeAnswer).
 	Answer []byte `json:"answer"`
 }
@@ -79,6 +96,18 @@ func NewReviews(rdb redis.UniversalClient, keys features.Keyspace, codec *featur
 
 // ValidCaseID reports whether id has the shape of a case id.
 func ValidCaseID(id string) bool { return features.ValidID("case_", id) }
+
+// CaseHandle is the name a case is stored and queued under
+// (features.Keyspace.ReviewCase, ReviewQueue): a keyed HMAC of its id, so
+// that Redis never shows a case id.
+func CaseHandle(codec *features.Codec, id string) string { return codec.Blind("review_case", id) }
+
+// indexField names a case in its customer's index: a keyed HMAC of the
+// customer and the case id, unlike any handle, so that the index cannot be
+// matched with the cases or the queues without the secret.
+func (r *Reviews) indexField(p features.Pseudonym, id string) string {
+	return r.codec.Blind("review_index", string(p), id)
+}
 
 // checkText checks a customer's or a reviewer's text: at most max
 // characters (as a browser's maxlength counts them, near enough: a
@@ -117,22 +146,33 @@ func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kin
 	return c, nil
 }
 
-// write stores a case and files it in the queue of its status, in one
+// write stores a new case and files it in the queue of its status, in one
 // transaction (the case and the queues share a slot). The customer's index
-// (in the customer's slot) is written first, so that an erasure always
-// finds a case that exists.
+// (in the customer's slot) is written first, with the case's place in the
+// queues drawn in the same round trip, so that an erasure always finds a
+// case that exists.
 func (r *Reviews) write(ctx context.Context, c *Case) error {
+	index := r.keys.Customer(c.Pseudonym).Reviews
+	field := r.indexField(c.Pseudonym, c.ID)
+	var seq *redis.IntCmd
+	_, err := r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, index, field, r.codec.Seal([]byte(c.ID), index, field))
+		seq = pipe.Incr(ctx, r.keys.ReviewSeq())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("explain.Reviews: %w", err)
+	}
+	c.Seq = seq.Val()
 	raw, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("explain.Reviews: %w", err)
 	}
-	key := r.keys.ReviewCase(c.ID)
+	handle := CaseHandle(r.codec, c.ID)
+	key := r.keys.ReviewCase(handle)
 	sealed := r.codec.Seal(raw, key, "")
-	if err := r.rdb.SAdd(ctx, r.keys.Customer(c.Pseudonym).Reviews, c.ID).Err(); err != nil {
-		return fmt.Errorf("explain.Reviews: %w", err)
-	}
 	_, err = r.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		r.store(ctx, pipe, key, sealed, c)
+		r.store(ctx, pipe, key, handle, sealed, c)
 		return nil
 	})
 	if err != nil {
@@ -142,14 +182,14 @@ func (r *Reviews) write(ctx context.Context, c *Case) error {
 }
 
 // store queues the writes of a case and its filing.
-func (r *Reviews) store(ctx context.Context, pipe redis.Pipeliner, key string, sealed []byte, c *Case) {
+func (r *Reviews) store(ctx context.Context, pipe redis.Pipeliner, key, handle string, sealed []byte, c *Case) {
 	pipe.Set(ctx, key, sealed, 0)
 	for _, st := range ReviewStatuses {
 		if st != c.Status {
-			pipe.ZRem(ctx, r.keys.ReviewQueue(st), c.ID)
+			pipe.ZRem(ctx, r.keys.ReviewQueue(st), handle)
 		}
 	}
-	pipe.ZAdd(ctx, r.keys.ReviewQueue(c.Status), redis.Z{Score: float64(c.CreatedAt.UnixMilli()), Member: c.ID})
+	pipe.ZAdd(ctx, r.keys.ReviewQueue(c.Status), redis.Z{Score: float64(c.Seq), Member: handle})
 }
 
 // Get reads one case.
@@ -159,7 +199,7 @@ func (r *Reviews) Get(ctx context.Context, id string) (*Case, error) {
 
 // read reads one case through c (the client, or a transaction's).
 func (r *Reviews) read(ctx context.Context, c redis.Cmdable, id string) (*Case, error) {
-	key := r.keys.ReviewCase(id)
+	key := r.keys.ReviewCase(CaseHandle(r.codec, id))
 	sealed, err := c.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fault.Wrapf(features.ErrNotFound, "case %s: not found", id)
@@ -194,7 +234,8 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 	// An optimistic transaction on the case: an update that races another
 	// update or the customer's erasure is retried on what is stored then
 	// (and a case erased meanwhile stays erased).
-	key := r.keys.ReviewCase(id)
+	handle := CaseHandle(r.codec, id)
+	key := r.keys.ReviewCase(handle)
 	var updated *Case
 	update := func(tx *redis.Tx) error {
 		c, err := r.read(ctx, tx, id)
@@ -211,7 +252,7 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 		}
 		sealed := r.codec.Seal(raw, key, "")
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			r.store(ctx, pipe, key, sealed, c)
+			r.store(ctx, pipe, key, handle, sealed, c)
 			return nil
 		})
 		updated = c
@@ -225,27 +266,41 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 
 // Customer lists a customer's cases, newest first.
 func (r *Reviews) Customer(ctx context.Context, p features.Pseudonym) ([]*Case, error) {
-	ids, err := r.rdb.SMembers(ctx, r.keys.Customer(p).Reviews).Result()
+	index := r.keys.Customer(p).Reviews
+	entries, err := r.rdb.HGetAll(ctx, index).Result()
 	if err != nil {
 		return nil, fmt.Errorf("explain.Reviews.Customer: %w", err)
 	}
-	out, err := r.getMany(ctx, ids)
+	handles := make([]string, 0, len(entries))
+	for field, sealed := range entries {
+		id, err := r.codec.Open([]byte(sealed), index, field)
+		if err != nil {
+			return nil, fmt.Errorf("explain.Reviews.Customer: %w", err)
+		}
+		handles = append(handles, CaseHandle(r.codec, string(id)))
+	}
+	out, err := r.getMany(ctx, handles)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b *Case) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	slices.SortFunc(out, func(a, b *Case) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return int(b.Seq - a.Seq)
+	})
 	return out, nil
 }
 
 // getMany reads cases in one MGET (they share the {reviews} slot), in the
-// order of ids, skipping those that no longer exist.
-func (r *Reviews) getMany(ctx context.Context, ids []string) ([]*Case, error) {
-	if len(ids) == 0 {
+// order of their handles, skipping those that no longer exist.
+func (r *Reviews) getMany(ctx context.Context, handles []string) ([]*Case, error) {
+	if len(handles) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = r.keys.ReviewCase(id)
+	keys := make([]string, len(handles))
+	for i, h := range handles {
+		keys[i] = r.keys.ReviewCase(h)
 	}
 	vals, err := r.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
@@ -266,8 +321,8 @@ func (r *Reviews) getMany(ctx context.Context, ids []string) ([]*Case, error) {
 	return out, nil
 }
 
-// Queue lists up to limit cases of a status from offset, oldest first, and
-// how many there are.
+// Queue lists up to limit cases of a status from offset, oldest first (in
+// the order they were opened), and how many there are.
 func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64) ([]*Case, int64, error) {
 	if !slices.Contains(ReviewStatuses, status) {
 		return nil, 0, fault.Wrapf(features.ErrInvalid, "status: %q is not a status (open, in_review, resolved, rejected)", status)
@@ -291,27 +346,29 @@ func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64)
 	return out, countCmd.Val(), nil
 }
 
-// DeleteAll deletes a customer's cases and their queue entries (erasure),
-// in one transaction, then the customer's index of them.
+// DeleteAll deletes a customer's cases, by id, and their queue entries
+// (erasure), in one transaction, then the customer's index of them.
 func (r *Reviews) DeleteAll(ctx context.Context, p features.Pseudonym, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	members := make([]any, len(ids))
+	handles := make([]any, len(ids))
+	fields := make([]string, len(ids))
 	for i, id := range ids {
-		members[i] = id
+		handles[i] = CaseHandle(r.codec, id)
+		fields[i] = r.indexField(p, id)
 	}
 	_, err := r.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		for _, id := range ids {
-			pipe.Del(ctx, r.keys.ReviewCase(id))
+		for _, h := range handles {
+			pipe.Del(ctx, r.keys.ReviewCase(h.(string)))
 		}
 		for _, st := range ReviewStatuses {
-			pipe.ZRem(ctx, r.keys.ReviewQueue(st), members...)
+			pipe.ZRem(ctx, r.keys.ReviewQueue(st), handles...)
 		}
 		return nil
 	})
 	if err == nil {
-		err = r.rdb.SRem(ctx, r.keys.Customer(p).Reviews, members...).Err()
+		err = r.rdb.HDel(ctx, r.keys.Customer(p).Reviews, fields...).Err()
 	}
 	if err != nil {
 		return fmt.Errorf("explain.Reviews.DeleteAll: %w", err)

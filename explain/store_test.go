@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
@@ -99,7 +97,7 @@ func TestStoreSaveGet(t *testing.T) {
 			t.Errorf("%s: Get returned different facts:\n got %+v\nwant %+v", tt.name, got, a)
 		}
 		// The explanation read back says, word for word, what the original said.
-		if want, have := a.Render(), got.Render(); !proto.Equal(want, have) {
+		if want, have := a.Render(), got.Render(); !reflect.DeepEqual(want, have) {
 			t.Errorf("%s: the stored answer renders differently:\n%s", tt.name,
 				lineDiff(string(indentedJSON(t, want)), string(indentedJSON(t, have))))
 		}

@@ -63,7 +63,11 @@ const (
 	addedFormat   = " It added %.2f to this item's score (%.0f%%)."
 	loweredFormat = " It lowered this item's score by %.2f."
 
-	popularityFormat = "Popular with other customers%s. Not based on your personal data%s." // category clause, why
+	// Popularity is counted across the whole shop, never within a category,
+	// so the item's category is named apart ("listed under"), not as the
+	// place it is popular in.
+	popularityFormat = "Popular with other customers across our shop%s. Not based on your personal data%s." // listed clause, why
+	listedFormat     = " (listed under %s)"
 	catalogFormat    = "New in our catalogue%s. Not based on your personal data%s."
 	categoryFormat   = " in %s"
 
@@ -73,7 +77,7 @@ const (
 	notInterestedFormat = "You marked %s as not interested, so we leave them out."
 
 	compactSignalFormat  = "Because you %s (%s)." // action, short date
-	compactPopularFormat = "Popular with other customers%s; not based on your personal data."
+	compactPopularFormat = "Popular with other customers across our shop%s; not based on your personal data."
 	compactCatalogFormat = "New in our catalogue%s; not based on your personal data."
 )
 
@@ -151,18 +155,23 @@ func contributionSentence(contribution, share float64) string {
 }
 
 func nonPersonalSentence(catalogFill bool, category string, p consent.Purpose, st consent.Status) string {
-	cat := ""
-	if category != "" {
-		cat = fmt.Sprintf(categoryFormat, category)
-	}
 	why := ""
 	if int(st) < len(nonPersonalWhy) && nonPersonalWhy[st] != "" {
 		why = fmt.Sprintf(nonPersonalWhy[st], purposeWords[p])
 	}
 	if catalogFill {
-		return fmt.Sprintf(catalogFormat, cat, why)
+		return fmt.Sprintf(catalogFormat, categoryClause(categoryFormat, category), why)
 	}
-	return fmt.Sprintf(popularityFormat, cat, why)
+	return fmt.Sprintf(popularityFormat, categoryClause(listedFormat, category), why)
+}
+
+// categoryClause names a non-personal item's category in format, or is
+// empty for an item without one.
+func categoryClause(format, category string) string {
+	if category == "" {
+		return ""
+	}
+	return fmt.Sprintf(format, category)
 }
 
 // SignalPhrase names a signal as its owner reads it, e.g. "your view of
@@ -191,14 +200,10 @@ func compactSentence(personal, catalogFill bool, t consent.SignalType, title str
 	if personal {
 		return fmt.Sprintf(compactSignalFormat, action(t, title, value), at.UTC().Format("2 Jan"))
 	}
-	cat := ""
-	if category != "" {
-		cat = fmt.Sprintf(categoryFormat, category)
-	}
 	if catalogFill {
-		return fmt.Sprintf(compactCatalogFormat, cat)
+		return fmt.Sprintf(compactCatalogFormat, categoryClause(categoryFormat, category))
 	}
-	return fmt.Sprintf(compactPopularFormat, cat)
+	return fmt.Sprintf(compactPopularFormat, categoryClause(listedFormat, category))
 }
 
 func notUsedSentence(t consent.SignalType, r features.Reason, n int, p consent.Purpose, retention time.Duration, st consent.Status) string {

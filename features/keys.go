@@ -33,8 +33,10 @@ type CustomerKeys struct {
 	Controls string
 	// ControlLog: list of sealed control changes, oldest first.
 	ControlLog string
-	// Reviews: set of the customer's review case ids (the cases live under
-	// global keys, so the privacy officer can work one queue).
+	// Reviews: hash, the customer's index of their review cases (the cases
+	// live under global keys, so the privacy officer can work one queue):
+	// a keyed HMAC of the customer and the case id -> the case id, sealed.
+	// Neither field nor value matches a case's key or queue entry.
 	Reviews string
 	// Recommendations: sorted set, recommendation id -> expiry (unix ms,
 	// rounded up to a day), the index of the customer's stored explanations
@@ -98,12 +100,18 @@ func (k Keyspace) Recommendation(id string) string { return k.ns + ":rec:" + id 
 // one cluster slot: review requests are a human's workload, far too few
 // for that to matter.)
 
-// ReviewCase is the global key of one review case.
-func (k Keyspace) ReviewCase(id string) string { return k.ns + ":{reviews}:case:" + id }
+// ReviewCase is the global key of one review case, named by its handle (a
+// keyed HMAC of the case id, explain.CaseHandle), never by its id.
+func (k Keyspace) ReviewCase(handle string) string { return k.ns + ":{reviews}:case:" + handle }
 
-// ReviewQueue is the global sorted set of case ids with a status, scored by
-// creation time (unix ms).
-func (k Keyspace) ReviewQueue(status string) string { return k.ns + ":{reviews}:queue:" + status }
+// ReviewQueue is the global sorted set of the handles of the cases with a
+// status, scored by each case's place in the order cases were opened
+// (ReviewSeq), not by a time.
+func (k Keyspace) ReviewQueue(status string) string { return k.ns + ":{reviews}:status:" + status }
+
+// ReviewSeq is the global counter that numbers review cases in the order
+// they are opened.
+func (k Keyspace) ReviewSeq() string { return k.ns + ":{reviews}:seq" }
 
 // ErasureReceipts is the global list of erasure receipts (no personal data).
 func (k Keyspace) ErasureReceipts() string { return k.ns + ":{erasures}:receipts" }

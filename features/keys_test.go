@@ -107,3 +107,21 @@ func TestCustomerKeys(t *testing.T) {
 		t.Errorf("Recommendation key = %q", rec)
 	}
 }
+
+// TestReviewKeys: a case, the queues and the counter that orders them share
+// the {reviews} slot (a status move is one transaction).
+func TestReviewKeys(t *testing.T) {
+	t.Parallel()
+	ks, err := features.NewKeyspace("candor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{ks.ReviewCase("handle"), ks.ReviewQueue("open"), ks.ReviewQueue("resolved"), ks.ReviewSeq()} {
+		if !strings.HasPrefix(k, "candor:") || hashTag(k) != "reviews" {
+			t.Errorf("review key %q: want the namespace and the {reviews} hash tag", k)
+		}
+	}
+	if ks.ReviewQueue("open") == ks.ReviewQueue("resolved") || ks.ReviewCase("a") == ks.ReviewCase("b") {
+		t.Error("review keys collide")
+	}
+}

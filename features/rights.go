@@ -27,7 +27,7 @@ type Held struct {
 	Controls        int64
 	ControlChanges  int64
 	// RecommendationIDs and ReviewIDs index the customer's records under
-	// global keys.
+	// global keys (ReviewIDs are the case ids, unsealed from the index).
 	RecommendationIDs []string
 	ReviewIDs         []string
 }
@@ -55,7 +55,8 @@ func (s *Store) Held(ctx context.Context, p Pseudonym) (Held, error) {
 	keys := s.keys.Customer(p)
 	var signals, consent, controls *redis.IntCmd
 	var ledger, changes *redis.IntCmd
-	var recs, reviews *redis.StringSliceCmd
+	var recs *redis.StringSliceCmd
+	var reviews *redis.MapStringStringCmd
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		signals = pipe.HLen(ctx, keys.Signals)
 		consent = pipe.HLen(ctx, keys.Consent)
@@ -63,16 +64,24 @@ func (s *Store) Held(ctx context.Context, p Pseudonym) (Held, error) {
 		ledger = pipe.LLen(ctx, keys.Ledger)
 		changes = pipe.LLen(ctx, keys.ControlLog)
 		recs = pipe.ZRange(ctx, keys.Recommendations, 0, -1)
-		reviews = pipe.SMembers(ctx, keys.Reviews)
+		reviews = pipe.HGetAll(ctx, keys.Reviews)
 		return nil
 	})
 	if err != nil {
 		return Held{}, fmt.Errorf("features.Held: %w", err)
 	}
+	reviewIDs := make([]string, 0, len(reviews.Val()))
+	for field, sealed := range reviews.Val() {
+		id, err := s.codec.Open([]byte(sealed), keys.Reviews, field)
+		if err != nil {
+			return Held{}, fmt.Errorf("features.Held: review index: %w", err)
+		}
+		reviewIDs = append(reviewIDs, string(id))
+	}
 	return Held{
 		Signals: signals.Val(), ConsentDecision: consent.Val(), LedgerEntries: ledger.Val(),
 		Controls: controls.Val(), ControlChanges: changes.Val(),
-		RecommendationIDs: recs.Val(), ReviewIDs: reviews.Val(),
+		RecommendationIDs: recs.Val(), ReviewIDs: reviewIDs,
 	}, nil
 }
 

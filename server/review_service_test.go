@@ -340,8 +340,8 @@ func TestReviewConcurrentUpdates(t *testing.T) {
 		if listed := len(resp.GetCases()) == 1; listed != (st == c.Status) {
 			t.Errorf("case of status %s: listed as %s: %v", c.Status, st, listed)
 		}
-		// And the queues themselves hold it once.
-		err = f.r.Client.ZScore(context.Background(), keys.ReviewQueue(st), id).Err()
+		// And the queues themselves hold it once (under its handle).
+		err = f.r.Client.ZScore(context.Background(), keys.ReviewQueue(st), explain.CaseHandle(features.NewCodec(f.s.cfg.Secret), id)).Err()
 		if in := err == nil; in != (st == c.Status) {
 			t.Errorf("case of status %s: in the %s queue: %v", c.Status, st, in)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,6 +59,7 @@ func TestDemoTour(t *testing.T) {
 	if after["personalized"] != false || len(citedSignals(t, after)) != 0 {
 		t.Fatalf("alice's answer after revoking is still personalised: %v", after)
 	}
+	checkReadmeQuotesHeadline(t, after)
 	bob := ts.mustREST(t, "storefront", "GET", "/v1/customers/bob/recommendations?limit=3", "")
 	headline := bob["items"].([]any)[0].(map[string]any)["explanation"].(map[string]any)["headline"].(string)
 	if bob["personalized"] != false || !strings.Contains(headline, "Not based on your personal data, because you have not consented") {
@@ -99,5 +101,24 @@ func checkTourPrivacyLink(t *testing.T, tour, base string) {
 	html, _ := io.ReadAll(page.Body)
 	if page.StatusCode != http.StatusOK || !strings.Contains(string(html), "<h1>Your privacy</h1>") || !strings.Contains(string(html), "Trail Runner 2 shoes") {
 		t.Fatalf("alice's privacy center: status %d", page.StatusCode)
+	}
+}
+
+// checkReadmeQuotesHeadline: the README's tour quotes, word for word, the
+// first headline of alice's answer after she revoked; it names the item's
+// category apart from its popularity, which is counted across the shop.
+func checkReadmeQuotesHeadline(t *testing.T, answer map[string]any) {
+	t.Helper()
+	headline := answer["items"].([]any)[0].(map[string]any)["explanation"].(map[string]any)["headline"].(string)
+	const want = "Popular with other customers across our shop (listed under Hiking). Not based on your personal data, because you withdrew your consent to personalised recommendations."
+	if headline != want {
+		t.Errorf("alice's first headline after revoking:\n got %q\nwant %q (the README's tour quotes it)", headline, want)
+	}
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readme := strings.Join(strings.Fields(string(raw)), " "); !strings.Contains(readme, `"`+headline+`"`) {
+		t.Errorf("the README's tour does not quote alice's headline %q", headline)
 	}
 }

@@ -117,7 +117,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 		held = append(held, keys.Recommendation(id))
 	}
 	for _, id := range s.caseIDs {
-		held = append(held, keys.ReviewCase(id))
+		held = append(held, keys.ReviewCase(explain.CaseHandle(codec, id)))
 	}
 	for _, name := range held {
 		k, ok := byName[name]
@@ -125,7 +125,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 			t.Fatalf("before erasure, %s is not stored; the test loads less than it claims", name)
 		}
 		// Every value of the subject's records is sealed, and the test opens
-		// each, except the two indexes of ids (reviews, recs).
+		// each, except the index of recommendation ids (recs).
 		if k.Type != "set" && k.Type != "zset" {
 			for _, it := range k.Items {
 				if _, ok := openSealed(codec, k.Name, it); !ok {
@@ -166,7 +166,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	// were.
 	after := snapshot(t)
 	checkNothingLeft(t, after, codec, ns, tag, needles, s.soloSKU)
-	checkOthersIntact(t, before, after, keys, tag, s)
+	checkOthersIntact(t, before, after, keys, codec, tag, s)
 
 	// Idempotent: a second erasure (by the storefront, on their behalf)
 	// finds nothing and says so.
@@ -466,14 +466,16 @@ func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec,
 // checkOthersIntact: every key that was not the subject's is still there
 // with exactly the same content, except the review queues, which lost the
 // subject's cases and nothing else; the only new key is the receipts list.
-func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys features.Keyspace, tag string, s *erasureSubject) {
+func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys features.Keyspace, codec *features.Codec, tag string, s *erasureSubject) {
 	t.Helper()
 	theirs := map[string]bool{}
 	for id := range s.recIDs {
 		theirs[keys.Recommendation(id)] = true
 	}
+	var handles []string // the subject's cases are queued under their handles
 	for _, id := range s.caseIDs {
-		theirs[keys.ReviewCase(id)] = true
+		handles = append(handles, explain.CaseHandle(codec, id))
+		theirs[keys.ReviewCase(handles[len(handles)-1])] = true
 	}
 	queue := map[string]bool{}
 	for _, st := range explain.ReviewStatuses {
@@ -486,7 +488,7 @@ func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys feature
 		}
 		want := k
 		if queue[k.Name] {
-			want.Items = slices.DeleteFunc(slices.Clone(k.Items), func(it redistest.Item) bool { return slices.Contains(s.caseIDs, it.Value) })
+			want.Items = slices.DeleteFunc(slices.Clone(k.Items), func(it redistest.Item) bool { return slices.Contains(handles, it.Value) })
 			if len(want.Items) == 0 {
 				if got, ok := now[k.Name]; ok {
 					t.Fatalf("queue %s should be gone with the subject's only case in it: %+v", k.Name, got)

@@ -76,9 +76,9 @@ func controlChange(c *features.ControlChange) *candorv1.ControlHistoryEntry {
 // signal reasons per item, or every reason.
 func recommendation(a *explain.Answer, allReasons bool) *candorv1.Recommendation {
 	if allReasons {
-		return a.RenderAllReasons()
+		return recommendationToProto(a.RenderAllReasons())
 	}
-	return a.Render()
+	return recommendationToProto(a.Render())
 }
 
 // reviewCase renders a case with its recommendation and every reason (a

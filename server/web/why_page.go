@@ -142,26 +142,26 @@ func buildWhyPage(in whyPageInput) *whyPage {
 	page := &whyPage{
 		Purpose:        a.Purpose.String(),
 		Made:           whyDate(a.CreatedAt),
-		Personalized:   rec.GetPersonalized(),
+		Personalized:   rec.Personalized,
 		Ranking:        in.Ranking,
 		ExpiresMinutes: max(0, int(in.ExpiresIn/time.Minute)),
 	}
-	for i, it := range rec.GetItems() {
-		ex := it.GetExplanation()
-		item := whyItem{Title: it.GetTitle(), Headline: ex.GetHeadline()}
+	for i, it := range rec.Items {
+		ex := it.Explanation
+		item := whyItem{Title: it.Title, Headline: ex.Headline}
 		var reasons []whyReason
-		for _, r := range ex.GetReasons() {
-			if r.GetKind() != explain.KindSignal {
+		for _, r := range ex.Reasons {
+			if r.Kind != explain.KindSignal {
 				// A non-personal item's one reason is its headline.
-				if r.GetText() != ex.GetHeadline() {
-					reasons = append(reasons, whyReason{Text: r.GetText()})
+				if r.Text != ex.Headline {
+					reasons = append(reasons, whyReason{Text: r.Text})
 				}
 				continue
 			}
-			id := r.GetSignalId()
+			id := r.SignalID
 			suppressed := view.Controls.SuppressedSignal(id)
 			reasons = append(reasons, whyReason{
-				Text: r.GetText(), Suppressed: suppressed,
+				Text: r.Text, Suppressed: suppressed,
 				Button: toggle(suppressed, features.ControlSignal, id, phrases[id]),
 			})
 		}
@@ -172,7 +172,7 @@ func buildWhyPage(in whyPageInput) *whyPage {
 		}
 		itemID := a.Items[i].ItemID
 		item.HiddenItem = view.Controls.NotInterestedItem(itemID)
-		item.Buttons = append(item.Buttons, *toggle(item.HiddenItem, features.ControlItem, itemID, it.GetTitle()))
+		item.Buttons = append(item.Buttons, *toggle(item.HiddenItem, features.ControlItem, itemID, it.Title))
 		item.Category = a.Items[i].Category
 		if current := view.Catalog.Item(itemID); current != nil && len(current.Categories) > 0 {
 			item.Category = current.Categories[0]
@@ -184,9 +184,9 @@ func buildWhyPage(in whyPageInput) *whyPage {
 		page.Items = append(page.Items, item)
 	}
 
-	for _, n := range rec.GetNotUsed() {
-		note := whyNote{Text: n.GetText()}
-		if id := n.GetSignalId(); id != "" && n.GetReason() == features.ReasonSuppressed.String() {
+	for _, n := range rec.NotUsed {
+		note := whyNote{Text: n.Text}
+		if id := n.SignalID; id != "" && n.Reason == features.ReasonSuppressed.String() {
 			if view.Controls.SuppressedSignal(id) {
 				note.Button = button("remove", features.ControlSignal, id, phrases[id])
 			} else {
