@@ -1,35 +1,39 @@
-package server
+package grpcapi
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/server/observe"
 )
 
 // TestAccessTableCoversEveryMethod checks the role table against the
 // services a server really registers, streaming methods included.
 func TestAccessTableCoversEveryMethod(t *testing.T) {
 	t.Parallel()
-	k, err := NewAPIKey(RoleStorefront, "a-storefront-key-0123456789")
+	k, err := NewAPIKey(app.RoleStorefront, "a-storefront-key-0123456789")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultConfig()
-	cfg.Namespace, cfg.Secret, cfg.APIKeys = "access-table", features.GenerateSecret(), []APIKey{k}
-	// New does not connect; no call is made.
-	s, err := New(cfg, redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), Options{})
+	discard := slog.New(slog.DiscardHandler)
+	s, err := NewServer(nil, []APIKey{k}, Options{Logger: discard, Metrics: observe.New(nil, discard), RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
+	}
+	access := map[string][]app.Role{}
+	for _, op := range app.Ops() {
+		access[methodPrefix+string(op)] = app.RolesFor(op)
 	}
 	registered := map[string]bool{}
-	for service, info := range s.grpc.GetServiceInfo() {
+	for service, info := range s.GetServiceInfo() {
 		for _, m := range info.Methods {
 			full := "/" + service + "/" + m.Name
 			if publicMethod(full) {
@@ -53,11 +57,12 @@ func TestAccessTableCoversEveryMethod(t *testing.T) {
 
 func TestMarketerNeverReadsCustomerData(t *testing.T) {
 	t.Parallel()
-	for full, roles := range access {
+	for _, op := range app.Ops() {
+		full, roles := string(op), app.RolesFor(op)
 		if strings.Contains(full, "ConsentService") || strings.Contains(full, "SignalService") || strings.Contains(full, "RecommendationService") || strings.Contains(full, "ControlService") ||
 			strings.Contains(full, "RightsService") || strings.Contains(full, "ReviewService") {
 			for _, r := range roles {
-				if r == RoleMarketer || r == RoleAdmin {
+				if r == app.RoleMarketer || r == app.RoleAdmin {
 					t.Errorf("%s may call %s, which handles a customer's data", r, full)
 				}
 			}
@@ -71,17 +76,18 @@ func TestAuthenticator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newAuthenticator(keys)
+	ring, err := newKeyring(keys)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := &authenticator{keys: ring}
 	cases := []struct {
 		header string
-		role   Role
+		role   app.Role
 		code   codes.Code
 	}{
-		{"Bearer key-for-the-storefront-1", RoleStorefront, codes.OK},
-		{"bearer key-for-the-admin-000001", RoleAdmin, codes.OK},
+		{"Bearer key-for-the-storefront-1", app.RoleStorefront, codes.OK},
+		{"bearer key-for-the-admin-000001", app.RoleAdmin, codes.OK},
 		{"Bearer key-for-the-storefront-", "", codes.Unauthenticated},
 		{"Bearer key-for-the-storefront-12", "", codes.Unauthenticated},
 		{"Basic key-for-the-storefront-1", "", codes.Unauthenticated},
@@ -94,8 +100,8 @@ func TestAuthenticator(t *testing.T) {
 			ctx = metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", c.header))
 		}
 		who, err := a.authenticate(ctx)
-		if status.Code(err) != c.code || who.role != c.role {
-			t.Errorf("%q: role %q, code %v; want %q, %v", c.header, who.role, status.Code(err), c.role, c.code)
+		if status.Code(err) != c.code || who.Role != c.role {
+			t.Errorf("%q: role %q, code %v; want %q, %v", c.header, who.Role, status.Code(err), c.role, c.code)
 		}
 		if err != nil && strings.Contains(err.Error(), "key-for") {
 			t.Errorf("%q: the error repeats the key: %v", c.header, err)
@@ -121,7 +127,7 @@ func TestParseAPIKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newAuthenticator(keys); err == nil {
+	if err := CheckAPIKeys(keys); err == nil {
 		t.Error("one key for two roles was accepted")
 	}
 }
