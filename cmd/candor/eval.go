@@ -43,12 +43,14 @@ func parseEvalFlags(args []string, stderr io.Writer) (evalOptions, error) {
 	audit := fs.Bool("audit", false, "fairness audit by gender and age band from u.user (read only by the audit, after all ranking)")
 	checkGorse := fs.Bool("check-gorse", false, "compare pop with Gorse's published ItemPop row on ml-100k and fail outside ±0.01")
 	verbose := fs.Bool("v", false, "log progress per fold to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: candor eval --dataset DIR [flags]\n\nOffline evaluation on MovieLens ratings (Gorse's 2019 ranking protocol).\n\nFlags:")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "Usage: candor eval --dataset DIR [flags]\n\nOffline evaluation on MovieLens ratings (Gorse's 2019 ranking protocol).\n\nFlags:")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
-	if err := fs.Parse(args); err != nil {
-		return evalOptions{}, errUsage
+	if err := parseFlags(fs, args, usage); err != nil {
+		return evalOptions{}, err
 	}
 	if fs.NArg() > 0 {
 		return evalOptions{}, fmt.Errorf("eval: unexpected argument %q", fs.Arg(0))

@@ -149,7 +149,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 
 // parseEnvFlags parses a subcommand's flags, each defaulting to its
 // environment variable, then to its built-in default; it returns a getter of
-// the trimmed values.
+// the trimmed values. See parseFlags for --help and bad flags.
 func parseEnvFlags(cmd string, flags []envFlag, args []string, getenv func(string) string, stderr io.Writer) (func(string) string, error) {
 	fs := flag.NewFlagSet("candor "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -167,17 +167,57 @@ func parseEnvFlags(cmd string, flags []envFlag, args []string, getenv func(strin
 		}
 		vals[f.name] = fs.String(f.name, def, f.help+" ($"+f.env+")")
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: candor %s [flags]\n\nFlags (each also read from the environment variable shown):\n", cmd)
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: candor %s [flags]\n\nFlags (each also read from the environment variable shown):\n", cmd)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(stderr)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, errUsage
+	if err := parseFlags(fs, args, usage); err != nil {
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))
 	}
 	return func(name string) string { return strings.TrimSpace(*vals[name]) }, nil
+}
+
+// helpRequest is what a flag parser returns for --help or -h: not a
+// failure, but a request for the usage, which run prints to stdout before
+// exiting 0.
+type helpRequest struct{ usage string }
+
+func (h *helpRequest) Error() string { return "help requested" }
+
+// printHelp prints the usage and returns nil if err is a help request, and
+// returns err otherwise.
+func printHelp(err error, stdout io.Writer) error {
+	var h *helpRequest
+	if errors.As(err, &h) {
+		fmt.Fprint(stdout, h.usage)
+		return nil
+	}
+	return err
+}
+
+// parseFlags parses args with fs. For --help or -h it returns a
+// *helpRequest holding the usage. For a bad flag it writes the flag
+// package's message and the usage to fs.Output() (stderr) and returns
+// errUsage, which exits 2.
+func parseFlags(fs *flag.FlagSet, args []string, usage func(io.Writer)) error {
+	fs.Usage = func() {} // written below, to stdout or to stderr
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		var b strings.Builder
+		usage(&b)
+		return &helpRequest{b.String()}
+	case err != nil:
+		fmt.Fprintln(fs.Output())
+		usage(fs.Output())
+		return errUsage
+	}
+	return nil
 }
 
 // parseDuration accepts Go durations and whole days ("30d").

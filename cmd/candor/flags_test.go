@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -73,5 +75,53 @@ func TestServeFlagsValues(t *testing.T) {
 	}
 	if !o.generatedSecret || !o.demoKeys || len(c.APIKeys) != 5 {
 		t.Errorf("demo defaults: generated secret %t, demo keys %t, %d keys", o.generatedSecret, o.demoKeys, len(c.APIKeys))
+	}
+}
+
+// TestHelpExitsZero: --help and -h print the usage to stdout and succeed
+// (run returns nil, so main exits 0), even with a bad environment.
+func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"serve", "train", "eval"} {
+		for _, flag := range []string{"--help", "-h", "-help"} {
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), []string{cmd, flag}, envOf(map[string]string{"CANDOR_MIN_SUPPORT": "many"}), &stdout, &stderr)
+			if err != nil {
+				t.Errorf("candor %s %s: %v; want success (exit 0)", cmd, flag, err)
+			}
+			if !strings.HasPrefix(stdout.String(), "Usage: candor "+cmd) {
+				t.Errorf("candor %s %s: stdout %q; want the usage", cmd, flag, stdout.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("candor %s %s: stderr %q; want nothing", cmd, flag, stderr.String())
+			}
+		}
+	}
+}
+
+// TestBadFlagIsAnError: an unknown or malformed flag is still an error
+// (errUsage: exit 2), explained on stderr, with nothing on stdout.
+func TestBadFlagIsAnError(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"train", "--factors"}, "flag needs an argument: -factors"},
+		{[]string{"eval", "--folds=five"}, `invalid value "five" for flag -folds`},
+		{[]string{"serve", "--bogus", "--help"}, "flag provided but not defined: -bogus"},
+	} {
+		var stdout, stderr strings.Builder
+		err := run(context.Background(), c.args, envOf(nil), &stdout, &stderr)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v; want errUsage (exit 2)", c.args, err)
+		}
+		if !strings.Contains(stderr.String(), c.msg) || !strings.Contains(stderr.String(), "Usage: candor "+c.args[0]) {
+			t.Errorf("%v: stderr %q; want %q and the usage", c.args, stderr.String(), c.msg)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("%v: stdout %q; want nothing", c.args, stdout.String())
+		}
 	}
 }
