@@ -166,9 +166,27 @@ func (s *ALSStore) Load(ctx context.Context, version string) (*ALSModel, error) 
 // bounds how long a customer who revoked model_training, or was erased,
 // can stay reflected in the answers when training stops running.
 func (s *ALSStore) Follow(ctx context.Context, holder *Holder, interval, maxAge time.Duration, now func() time.Time, log *slog.Logger) {
+	check := s.follower(holder, maxAge, now, log)
+	check(ctx)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			check(ctx)
+		}
+	}
+}
+
+// follower returns the check Follow runs at start and then every interval.
+// The check keeps state between calls (the current version found too old),
+// so one follower serves one Follow.
+func (s *ALSStore) follower(holder *Holder, maxAge time.Duration, now func() time.Time, log *slog.Logger) func(context.Context) {
 	stale := func(m *ALSModel) bool { return now().Sub(m.Info.TrainedAt) > maxAge }
 	tooOld := "" // a current version found too old, not to be loaded again
-	check := func() {
+	return func(ctx context.Context) {
 		if m := holder.Models().ALS; m != nil && stale(m) {
 			holder.SwapALS(nil)
 			log.WarnContext(ctx, "the ALS model is older than the maximum age and is no longer served; run candor train",
@@ -197,16 +215,5 @@ func (s *ALSStore) Follow(ctx context.Context, holder *Holder, interval, maxAge 
 		}
 		holder.SwapALS(m)
 		log.InfoContext(ctx, "ALS model loaded", "version", v, "items", m.NumItems(), "trained_at", m.Info.TrainedAt)
-	}
-	check()
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			check()
-		}
 	}
 }

@@ -63,10 +63,92 @@ func TestALSStoreOverlappingTrainings(t *testing.T) {
 	}
 }
 
-// TestFollowRefusesStaleModels: a server does not serve an ALS model older
-// than the maximum age (co-occurrence answers), and drops the one it serves
-// once it grows too old.
-func TestFollowRefusesStaleModels(t *testing.T) {
+// TestALSStoreFollowRefusesStaleModels: a server does not serve an ALS
+// model older than the maximum age (co-occurrence answers), drops the one
+// it serves once it grows too old, does not load a too-old current version
+// again at every check, and serves a new version again. Each step is one
+// check of Follow on a fixed clock, so the outcome of every check is
+// asserted, with no ticker and no sleeping.
+func TestALSStoreFollowRefusesStaleModels(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := redistest.New(t)
+	st := engine.NewALSStore(r.Client, r.Namespace)
+	f := randomFactors(t, 200, 4)
+	const maxAge = 24 * time.Hour
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var logs bytes.Buffer
+	h := engine.NewHolder()
+	check := engine.FollowCheck(st, h, maxAge, clock, slog.New(slog.NewTextHandler(&logs, nil)))
+	const dropped = "is older than the maximum age and is no longer served"
+	const refused = "the current ALS model is older than the maximum age; not serving it"
+	expect := func(step, version string, drops, refusals int) {
+		t.Helper()
+		if v := h.ALSVersion(); v != version {
+			t.Fatalf("%s: serving %q, want %q", step, v, version)
+		}
+		if n, m := strings.Count(logs.String(), dropped), strings.Count(logs.String(), refused); n != drops || m != refusals {
+			t.Fatalf("%s: %d drops and %d refusals logged, want %d and %d:\n%s", step, n, m, drops, refusals, logs.String())
+		}
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Fatalf("%s: an error is logged:\n%s", step, logs.String())
+		}
+	}
+
+	check(ctx)
+	expect("no model trained yet", "", 0, 0)
+
+	if err := st.Save(ctx, storedModel(t, f, "als-fresh", now.Add(-time.Hour)), 2); err != nil {
+		t.Fatal(err)
+	}
+	check(ctx)
+	expect("a fresh model", "als-fresh", 0, 0)
+	loaded := h.Models().ALS
+	check(ctx)
+	expect("the same version again", "als-fresh", 0, 0)
+	if h.Models().ALS != loaded {
+		t.Fatal("an unchanged version was loaded again")
+	}
+
+	now = now.Add(maxAge - time.Hour) // als-fresh is exactly maxAge old
+	check(ctx)
+	expect("a model of exactly the maximum age", "als-fresh", 0, 0)
+
+	now = now.Add(time.Minute)
+	check(ctx)
+	expect("the served model grew too old", "", 1, 1)
+	for range 3 {
+		check(ctx)
+	}
+	expect("the too-old current version at later checks", "", 1, 1)
+
+	if err := st.Save(ctx, storedModel(t, f, "als-new", now), 2); err != nil {
+		t.Fatal(err)
+	}
+	check(ctx)
+	expect("a new version after a too-old one", "als-new", 1, 1)
+
+	// A server that starts when the current version is already too old
+	// does not serve it, from its first check on.
+	r2 := redistest.New(t)
+	st2 := engine.NewALSStore(r2.Client, r2.Namespace)
+	if err := st2.Save(ctx, storedModel(t, f, "als-ancient", now.Add(-2*maxAge)), 2); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	h = engine.NewHolder()
+	check = engine.FollowCheck(st2, h, maxAge, clock, slog.New(slog.NewTextHandler(&logs, nil)))
+	check(ctx)
+	check(ctx)
+	expect("a current version too old from the start", "", 0, 1)
+}
+
+// TestALSStoreFollowPolls: Follow checks at start and then every interval,
+// and returns when its context is done. The waits are bounded waits for
+// events that must happen; TestALSStoreFollowRefusesStaleModels covers what
+// each check does.
+func TestALSStoreFollowPolls(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -74,46 +156,26 @@ func TestFollowRefusesStaleModels(t *testing.T) {
 	st := engine.NewALSStore(r.Client, r.Namespace)
 	f := randomFactors(t, 200, 4)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	if err := st.Save(ctx, storedModel(t, f, "als-fresh", now.Add(-time.Hour)), 2); err != nil {
+	if err := st.Save(ctx, storedModel(t, f, "als-1", now.Add(-2*time.Hour)), 2); err != nil {
 		t.Fatal(err)
 	}
 	h := engine.NewHolder()
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
-	go st.Follow(ctx, h, 5*time.Millisecond, 24*time.Hour, clock, log)
-	waitUntil(t, func() bool { return h.ALSVersion() == "als-fresh" })
-
-	mu.Lock()
-	now = now.Add(24 * time.Hour)
-	mu.Unlock()
-	waitUntil(t, func() bool { return h.ALSVersion() == "" })
-
-	if err := st.Save(ctx, storedModel(t, f, "als-ancient", now.Add(-48*time.Hour)), 2); err != nil {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		st.Follow(ctx, h, time.Millisecond, 24*time.Hour, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	}()
+	waitUntil(t, func() bool { return h.ALSVersion() == "als-1" })
+	if err := st.Save(ctx, storedModel(t, f, "als-2", now.Add(-time.Hour)), 2); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if v := h.ALSVersion(); v != "" {
-		t.Fatalf("a model trained 48h ago is served: %s", v)
+	waitUntil(t, func() bool { return h.ALSVersion() == "als-2" })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow did not return within 10s of its context being done")
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
-	if !strings.Contains(logs.String(), "older than the maximum age") {
-		t.Fatalf("the refusal is not logged: %s", logs.String())
-	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func waitUntil(t *testing.T, cond func() bool) {

@@ -34,21 +34,21 @@ type evalOptions struct {
 func parseEvalFlags(args []string, stderr io.Writer) (evalOptions, error) {
 	fs := flag.NewFlagSet("candor eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataset := fs.String("dataset", "", "directory holding u.data (MovieLens 100K) or ratings.csv (MovieLens latest); required")
-	models := fs.String("models", strings.Join(eval.ModelNames(), ","), "comma-separated models to evaluate: "+strings.Join(eval.ModelNames(), ", "))
+	dataset := fs.String("dataset", "", "`directory` holding u.data (MovieLens 100K) or ratings.csv (MovieLens latest); required")
+	models := fs.String("models", strings.Join(eval.ModelNames(), ","), "comma-separated `list` of models to evaluate: "+strings.Join(eval.ModelNames(), ", "))
 	folds := fs.Int("folds", 5, "cross-validation folds (2 to 100)")
 	format := fs.String("format", "table", "output format: table or json")
 	seed := fs.Uint64("seed", 1, "seed of the fold shuffle, the consent draw, validation carving and the models")
-	rates := fs.String("consent-rate", "1", "share of customers consenting to model training and personalisation; a comma-separated list evaluates each")
+	rates := fs.String("consent-rate", "1", "share of customers consenting to model training and personalisation, from 0 to 1; a comma-separated `list` evaluates each")
 	audit := fs.Bool("audit", false, "fairness audit by gender and age band from u.user (read only by the audit, after all ranking)")
 	checkGorse := fs.Bool("check-gorse", false, "compare pop with Gorse's published ItemPop row on ml-100k and fail outside ±0.01")
 	verbose := fs.Bool("v", false, "log progress per fold to stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: candor eval --dataset DIR [flags]\n\nOffline evaluation on MovieLens ratings (Gorse's 2019 ranking protocol).\n\nFlags:")
-		fs.PrintDefaults()
+	usage := func(w io.Writer) {
+		fmt.Fprint(w, "Usage: candor eval --dataset DIR [flags]\n\nOffline evaluation on MovieLens ratings (Gorse's 2019 ranking protocol).\n\n")
+		writeFlags(w, flagsOf(fs))
 	}
-	if err := fs.Parse(args); err != nil {
-		return evalOptions{}, errUsage
+	if err := parseFlags(fs, args, usage); err != nil {
+		return evalOptions{}, err
 	}
 	if fs.NArg() > 0 {
 		return evalOptions{}, fmt.Errorf("eval: unexpected argument %q", fs.Arg(0))

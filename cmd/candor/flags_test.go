@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -73,5 +75,122 @@ func TestServeFlagsValues(t *testing.T) {
 	}
 	if !o.generatedSecret || !o.demoKeys || len(c.APIKeys) != 5 {
 		t.Errorf("demo defaults: generated secret %t, demo keys %t, %d keys", o.generatedSecret, o.demoKeys, len(c.APIKeys))
+	}
+}
+
+// TestHelpExitsZero: --help and -h print the usage to stdout and succeed
+// (run returns nil, so main exits 0), even with a bad environment.
+func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"serve", "train", "eval"} {
+		for _, flag := range []string{"--help", "-h", "-help"} {
+			var stdout, stderr strings.Builder
+			err := run(context.Background(), []string{cmd, flag}, envOf(map[string]string{"CANDOR_MIN_SUPPORT": "many"}), &stdout, &stderr)
+			if err != nil {
+				t.Errorf("candor %s %s: %v; want success (exit 0)", cmd, flag, err)
+			}
+			if !strings.HasPrefix(stdout.String(), "Usage: candor "+cmd) {
+				t.Errorf("candor %s %s: stdout %q; want the usage", cmd, flag, stdout.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("candor %s %s: stderr %q; want nothing", cmd, flag, stderr.String())
+			}
+		}
+	}
+}
+
+// TestBadFlagIsAnError: an unknown or malformed flag is still an error
+// (errUsage: exit 2), explained on stderr, with nothing on stdout.
+func TestBadFlagIsAnError(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"train", "--factors"}, "flag needs an argument: -factors"},
+		{[]string{"eval", "--folds=five"}, `invalid value "five" for flag -folds`},
+		{[]string{"serve", "--bogus", "--help"}, "flag provided but not defined: -bogus"},
+	} {
+		var stdout, stderr strings.Builder
+		err := run(context.Background(), c.args, envOf(nil), &stdout, &stderr)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v; want errUsage (exit 2)", c.args, err)
+		}
+		if !strings.Contains(stderr.String(), c.msg) || !strings.Contains(stderr.String(), "Usage: candor "+c.args[0]) {
+			t.Errorf("%v: stderr %q; want %q and the usage", c.args, stderr.String(), c.msg)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("%v: stdout %q; want nothing", c.args, stdout.String())
+		}
+	}
+}
+
+// TestHelpText: the usage names each flag's kind, default and environment
+// variable.
+func TestHelpText(t *testing.T) {
+	t.Parallel()
+	help := func(cmd string, env map[string]string) string {
+		var stdout strings.Builder
+		if err := run(context.Background(), []string{cmd, "--help"}, envOf(env), &stdout, io.Discard); err != nil {
+			t.Fatalf("candor %s --help: %v", cmd, err)
+		}
+		return stdout.String()
+	}
+	for cmd, want := range map[string][]string{
+		"serve": {
+			"--model-poll=duration\n", "(default 2s; env CANDOR_MODEL_POLL)\n",
+			"--min-support=int\n", "(default 3; env CANDOR_MIN_SUPPORT)\n",
+			"--demo[=bool]\n", "(default false; env CANDOR_DEMO)\n",
+			"--retention=list\n", "--grpc-addr=host:port\n", "--pseudonym-key-file=file\n",
+			"A duration is a number and a unit", "30d",
+		},
+		"train": {"--lambda=float\n", "--factors=int\n", "(default 64; env CANDOR_ALS_FACTORS)\n", "--seed=uint\n", "--weight-half-life=duration\n", "--redis-cluster[=bool]\n"},
+		"eval":  {"--folds=int\n", "(default 5)\n", "--models=list\n", "--consent-rate=list\n", "--audit[=bool]\n", "-v[=bool]\n", "--dataset=directory\n"},
+	} {
+		text := help(cmd, nil)
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("candor %s --help lacks %q:\n%s", cmd, w, text)
+			}
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if len(line) > 80 {
+				t.Errorf("candor %s --help: line longer than 80 columns: %q", cmd, line)
+			}
+		}
+	}
+
+	// The defaults shown are the built-in ones: the environment's values can
+	// hold secrets.
+	text := help("serve", map[string]string{"CANDOR_REDIS_URL": "redis://:hunter2hunter2@db:6379/0", "CANDOR_MODEL_POLL": "9s"})
+	if strings.Contains(text, "hunter2") || strings.Contains(text, "9s") || !strings.Contains(text, "(default 2s; env CANDOR_MODEL_POLL)") {
+		t.Errorf("help shows values of the environment:\n%s", text)
+	}
+}
+
+// TestFlagKindsAreChecked: the kind --help names for a flag is the one its
+// parser checks: a value of another kind is refused, naming the flag.
+func TestFlagKindsAreChecked(t *testing.T) {
+	t.Parallel()
+	bad := map[string]string{"bool": "maybe", "int": "1.5", "uint": "-1", "float": "many", "duration": "soon", "list": "view"}
+	for _, c := range []struct {
+		cmd   string
+		flags []envFlag
+		parse func([]string) error
+	}{
+		{"serve", serveFlags, func(args []string) error { _, err := parseServeFlags(args, envOf(nil), io.Discard); return err }},
+		{"train", trainFlags, func(args []string) error { _, err := parseTrainFlags(args, envOf(nil), io.Discard); return err }},
+	} {
+		for _, f := range c.flags {
+			v, ok := bad[f.kind]
+			if !ok {
+				continue
+			}
+			err := c.parse([]string{"--" + f.name + "=" + v})
+			if err == nil || !strings.Contains(err.Error(), "--"+f.name) {
+				t.Errorf("candor %s --%s=%s (a %s flag): %v; want an error naming --%s", c.cmd, f.name, v, f.kind, err, f.name)
+			}
+		}
 	}
 }

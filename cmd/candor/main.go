@@ -59,19 +59,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		opts, err := parseServeFlags(args[1:], getenv, stderr)
 		if err != nil {
-			return err
+			return printHelp(err, stdout)
 		}
 		return serve(ctx, opts, stdout, stderr, nil)
 	case "train":
 		opts, err := parseTrainFlags(args[1:], getenv, stderr)
 		if err != nil {
-			return err
+			return printHelp(err, stdout)
 		}
 		return train(ctx, opts, stdout, stderr)
 	case "eval":
 		opts, err := parseEvalFlags(args[1:], stderr)
 		if err != nil {
-			return err
+			return printHelp(err, stdout)
 		}
 		return runEval(ctx, opts, stdout, stderr)
 	case "version":
