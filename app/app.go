@@ -218,3 +218,7 @@ func (a *App) rankingFacts(policy *consent.Policy) explain.RankingFacts {
 		MinSupport: a.cfg.Train.MinSupport, ExplanationRetention: a.cfg.ExplanationRetention,
 	}
 }
+
+// Models is the holder of the item models in use (for `candor train`'s
+// tests and benchmarks that swap models).
+func (a *App) Models() *engine.Holder { return a.models }

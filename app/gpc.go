@@ -86,3 +86,13 @@ func checkGPCConflict(who Actor, choices []consent.Choice, confirmed bool) error
 	}
 	return nil
 }
+
+// HonourGPC records the opt-out a customer's own page request carries, for
+// a request that runs no other use case first (the link that opens the
+// privacy center). Other use cases honour it themselves.
+func (a *App) HonourGPC(ctx context.Context, who Actor) error {
+	if who.Role != RoleCustomer {
+		return errCustomersOnly
+	}
+	return a.honourGPC(ctx, OpExportCustomerData, who, who.Customer)
+}

@@ -31,6 +31,9 @@ func (a *App) CreateReview(ctx context.Context, who Actor, recommendationID, kin
 	if err != nil {
 		return nil, err
 	}
+	if err := explain.CheckReviewRequest(kind, message); err != nil {
+		return nil, err
+	}
 	cases, err := a.reviews.Customer(ctx, owner)
 	if err != nil {
 		return nil, err

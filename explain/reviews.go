@@ -128,12 +128,17 @@ func checkText(field, s string, max int, required bool) error {
 	return nil
 }
 
+// CheckReviewRequest checks the kind and message of a review request.
+func CheckReviewRequest(kind, message string) error {
+	if kind != ReviewContest && kind != ReviewHumanReview {
+		return fault.Wrapf(features.ErrInvalid, "kind: %q is not a kind of review (contest or human_review)", kind)
+	}
+	return checkText("message", message, MaxReviewMessage, true)
+}
+
 // Open creates a case about a stored answer of the customer p.
 func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kind, message string, now time.Time) (*Case, error) {
-	if kind != ReviewContest && kind != ReviewHumanReview {
-		return nil, fault.Wrapf(features.ErrInvalid, "kind: %q is not a kind of review (contest or human_review)", kind)
-	}
-	if err := checkText("message", message, MaxReviewMessage, true); err != nil {
+	if err := CheckReviewRequest(kind, message); err != nil {
 		return nil, err
 	}
 	c := &Case{

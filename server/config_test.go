@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/server/grpcapi"
 )
 
 // TestConfigDumpHoldsNoSecrets: however the configuration is printed or
@@ -20,12 +22,12 @@ func TestConfigDumpHoldsNoSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := NewAPIKey(RoleAdmin, apiKey)
+	k, err := grpcapi.NewAPIKey(app.RoleAdmin, apiKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := DefaultConfig()
-	c.Secret, c.APIKeys = s, []APIKey{k}
+	c.Secret, c.APIKeys = s, []grpcapi.APIKey{k}
 	c.RedisURL = RedisURL("redis://candor:" + password + "@db.internal:6379/0")
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
@@ -52,9 +54,9 @@ func TestConfigDumpHoldsNoSecrets(t *testing.T) {
 
 func TestValidateFailsClosed(t *testing.T) {
 	t.Parallel()
-	k, _ := NewAPIKey(RoleAdmin, "a-long-enough-key-123")
+	k, _ := grpcapi.NewAPIKey(app.RoleAdmin, "a-long-enough-key-123")
 	good := DefaultConfig()
-	good.Secret, good.APIKeys = features.GenerateSecret(), []APIKey{k}
+	good.Secret, good.APIKeys = features.GenerateSecret(), []grpcapi.APIKey{k}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("a good config is refused: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 )
@@ -19,7 +20,7 @@ func TestErasureFollowUp(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)
 	ctx := context.Background()
-	_, answer, err := f.s.explanations.Get(ctx, f.recID, f.now)
+	_, answer, err := f.s.core.Explanations().Get(ctx, f.recID, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestErasureFollowUp(t *testing.T) {
 
 	f.now = f.now.Add(time.Minute)
 	f.s.cfg.RequestTimeout = 50 * time.Millisecond // the follow-up is due soon
-	if _, err := f.s.erase(ctx, f.alice); err != nil {
+	if _, err := f.s.core.EraseCustomer(ctx, storefront, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	erasedAt := f.now
@@ -36,14 +37,14 @@ func TestErasureFollowUp(t *testing.T) {
 	// before the erasure.
 	late := *answer
 	late.ID, late.CreatedAt = explain.NewID(), readAt
-	if err := f.s.explanations.Save(ctx, f.alice, &late); err != nil {
+	if err := f.s.core.Explanations().Save(ctx, f.alice, &late); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.reviews.Open(ctx, f.alice, &late, explain.ReviewContest, "Why this?", readAt); err != nil {
+	if _, err := f.s.core.Reviews().Open(ctx, f.alice, &late, explain.ReviewContest, "Why this?", readAt); err != nil {
 		t.Fatal(err)
 	}
 	// A case stamped after the erasure, about an answer read before it.
-	if _, err := f.s.reviews.Open(ctx, f.alice, &late, explain.ReviewHumanReview, "A person, please.", erasedAt.Add(time.Second)); err != nil {
+	if _, err := f.s.core.Reviews().Open(ctx, f.alice, &late, explain.ReviewHumanReview, "A person, please.", erasedAt.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	// And alice comes back afterwards: a new answer, hers to keep.
@@ -52,12 +53,12 @@ func TestErasureFollowUp(t *testing.T) {
 
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { f.s.runFollowUps(runCtx); close(done) }()
+	go func() { f.s.core.RunFollowUps(runCtx); close(done) }()
 	defer func() { stop(); <-done }()
 
-	deadline := time.Now().Add(erasureFollowUpMargin + 10*time.Second)
+	deadline := time.Now().Add(app.ErasureFollowUpMargin + 10*time.Second)
 	for {
-		_, _, err := f.s.explanations.Get(ctx, late.ID, f.now)
+		_, _, err := f.s.core.Explanations().Get(ctx, late.ID, f.now)
 		if errors.Is(err, features.ErrNotFound) {
 			break
 		}
@@ -69,11 +70,11 @@ func TestErasureFollowUp(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cases, err := f.s.reviews.Customer(ctx, f.alice)
+	cases, err := f.s.core.Reviews().Customer(ctx, f.alice)
 	if err != nil || len(cases) != 0 {
 		t.Errorf("review cases after the follow-up: %d %v", len(cases), err)
 	}
-	if _, kept, err := f.s.explanations.Get(ctx, after.GetRecommendationId(), f.now); err != nil || kept.CreatedAt.Before(erasedAt) {
+	if _, kept, err := f.s.core.Explanations().Get(ctx, after.GetRecommendationId(), f.now); err != nil || kept.CreatedAt.Before(erasedAt) {
 		t.Errorf("the answer made after the erasure: %v", err)
 	}
 	// Nothing of the late writes is left anywhere: the only key under

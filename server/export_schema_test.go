@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 )
@@ -70,26 +71,25 @@ func TestExportMatchesItsSchemaDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(raw)
-	if !strings.Contains(doc, "# The customer export, schema `"+ExportSchema+"`") {
-		t.Errorf("docs/export-schema.md does not document %s in its title", ExportSchema)
+	if !strings.Contains(doc, "# The customer export, schema `"+app.ExportSchema+"`") {
+		t.Errorf("docs/export-schema.md does not document %s in its title", app.ExportSchema)
 	}
 
 	// Something in every list: a control (and so its history) and a review
 	// case, besides alice's consent, signals and answer.
-	if _, _, err := f.s.store.SetControl(ctx, f.alice, features.ControlItem, "sku-09", "customer", f.now); err != nil {
+	if _, _, err := f.s.core.Store().SetControl(ctx, f.alice, features.ControlItem, "sku-09", "customer", f.now); err != nil {
 		t.Fatal(err)
 	}
-	_, answer, err := f.s.explanations.Get(ctx, f.recID, f.now)
+	_, answer, err := f.s.core.Explanations().Get(ctx, f.recID, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.reviews.Open(ctx, f.alice, answer, explain.ReviewHumanReview, "Please have a person look at this.", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Open(ctx, f.alice, answer, explain.ReviewHumanReview, "Please have a person look at this.", f.now); err != nil {
 		t.Fatal(err)
 	}
 
 	var out bytes.Buffer
-	w := &exportWriter{send: func(b []byte) error { out.Write(b); return nil }}
-	if err := f.s.export(ctx, "alice", w); err != nil {
+	if _, err := f.s.core.Export(ctx, storefront, "alice", func(b []byte) error { out.Write(b); return nil }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -112,8 +112,8 @@ func TestExportMatchesItsSchemaDocument(t *testing.T) {
 			t.Errorf("%s is empty; the test customer should have something in every list", name)
 		}
 	}
-	if got := strings.Trim(string(parsed["schema"]), `"`); got != ExportSchema {
-		t.Errorf("schema %q, want %q", got, ExportSchema)
+	if got := strings.Trim(string(parsed["schema"]), `"`); got != app.ExportSchema {
+		t.Errorf("schema %q, want %q", got, app.ExportSchema)
 	}
 
 	documented := docTableFields(t, doc, "## `signals`")

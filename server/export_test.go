@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
@@ -97,7 +98,7 @@ func decodeExport(t testing.TB, b []byte) exportDoc {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Schema != ExportSchema || ExportSchema != "candor.export/v1" {
+	if doc.Schema != app.ExportSchema || app.ExportSchema != "candor.export/v1" {
 		t.Errorf("schema %q", doc.Schema)
 	}
 	if len(doc.HowRankingWorks) == 0 || doc.HowRankingWorks[0].Title == "" || len(doc.HowRankingWorks[0].Paragraphs) == 0 {
@@ -124,16 +125,16 @@ func TestExportREST(t *testing.T) {
 		features.SignalInput{Type: "purchase", ItemID: "sku-09", Purposes: []string{"personalization"}, OccurredAt: rfStart.Add(-24 * time.Hour)},
 	)
 	// Consent history: a withdrawal, over the API.
-	if _, err := f.consents().UpdateConsents(callAs(keyOf(RoleStorefront)), &candorv1.UpdateConsentsRequest{
+	if _, err := f.consents().UpdateConsents(callAs(keyOf(app.RoleStorefront)), &candorv1.UpdateConsentsRequest{
 		CustomerId: c, NoticeVersion: "v2", Method: "ui", Choices: []*candorv1.ConsentChoice{{Purpose: "model_training", Granted: false}},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// Controls: one signal suppressed, one item not wanted.
-	if _, _, err := f.s.store.SetControl(ctx, p, features.ControlSignal, ids[1], "customer", f.clock.Now()); err != nil {
+	if _, _, err := f.s.core.Store().SetControl(ctx, p, features.ControlSignal, ids[1], "customer", f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.s.store.SetControl(ctx, p, features.ControlItem, "sku-11", "customer", f.clock.Now()); err != nil {
+	if _, _, err := f.s.core.Store().SetControl(ctx, p, features.ControlItem, "sku-11", "customer", f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	rec := f.recommend(t, c)
@@ -142,7 +143,7 @@ func TestExportREST(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, cred := range []string{keyOf(RoleStorefront), keyOf(RolePrivacyOfficer), f.token(c)} {
+	for _, cred := range []string{keyOf(app.RoleStorefront), keyOf(app.RolePrivacyOfficer), f.token(c)} {
 		resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/export", cred, "", nil)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("export: %d %s", resp.StatusCode, body)
@@ -284,7 +285,7 @@ func TestExportStreams(t *testing.T) {
 		seen[s.SignalID] = true
 	}
 
-	resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/export", keyOf(RoleStorefront), "", nil)
+	resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/export", keyOf(app.RoleStorefront), "", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("REST export: %d %.500s", resp.StatusCode, body)
 	}
@@ -308,11 +309,11 @@ func TestExportRefused(t *testing.T) {
 		code                 codes.Code
 	}{
 		{"another customer's token", aliceToken, "export-bob", http.StatusForbidden, codes.PermissionDenied},
-		{"the marketer", keyOf(RoleMarketer), "export-bob", http.StatusForbidden, codes.PermissionDenied},
-		{"the admin", keyOf(RoleAdmin), "export-bob", http.StatusForbidden, codes.PermissionDenied},
-		{"the support chat", keyOf(RoleSupportAgent), "export-bob", http.StatusForbidden, codes.PermissionDenied},
+		{"the marketer", keyOf(app.RoleMarketer), "export-bob", http.StatusForbidden, codes.PermissionDenied},
+		{"the admin", keyOf(app.RoleAdmin), "export-bob", http.StatusForbidden, codes.PermissionDenied},
+		{"the support chat", keyOf(app.RoleSupportAgent), "export-bob", http.StatusForbidden, codes.PermissionDenied},
 		{"no credential", "", "export-bob", http.StatusUnauthorized, codes.Unauthenticated},
-		{"a bad customer id", keyOf(RoleStorefront), "%20bob", http.StatusBadRequest, codes.InvalidArgument},
+		{"a bad customer id", keyOf(app.RoleStorefront), "%20bob", http.StatusBadRequest, codes.InvalidArgument},
 	}
 	for _, tc := range cases {
 		resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+tc.customer+"/export", tc.cred, "", nil)
@@ -346,7 +347,7 @@ func TestExportRefused(t *testing.T) {
 func TestExportUnknownCustomer(t *testing.T) {
 	t.Parallel()
 	f := newRightsFixture(t)
-	resp, body := f.rest(t, http.MethodGet, "/v1/customers/nobody-here/export", keyOf(RoleStorefront), "", nil)
+	resp, body := f.rest(t, http.MethodGet, "/v1/customers/nobody-here/export", keyOf(app.RoleStorefront), "", nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("export: %d %s", resp.StatusCode, body)
 	}

@@ -5,10 +5,12 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
@@ -26,7 +28,7 @@ func gpcEntries(entries []consent.LedgerEntry) []consent.LedgerEntry {
 
 // checkGPCOptOut checks that the entries are one opt-out, by the actor, for
 // exactly the GPC purposes.
-func checkGPCOptOut(t *testing.T, entries []consent.LedgerEntry, actor Role) {
+func checkGPCOptOut(t *testing.T, entries []consent.LedgerEntry, actor app.Role) {
 	t.Helper()
 	var purposes []string
 	for _, e := range entries {
@@ -52,7 +54,7 @@ func TestGPCOverREST(t *testing.T) {
 	f.grant(t, "gpc-rest", consent.Personalization, consent.Support, consent.MarketingEmail, consent.ModelTraining)
 	before := len(f.ledger(t, "gpc-rest"))
 
-	resp, body := f.rest(t, http.MethodGet, "/v1/customers/gpc-rest/consents", keyOf(RoleStorefront), "", map[string]string{"Sec-GPC": "1"})
+	resp, body := f.rest(t, http.MethodGet, "/v1/customers/gpc-rest/consents", keyOf(app.RoleStorefront), "", map[string]string{"Sec-GPC": "1"})
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET consents: %d %s", resp.StatusCode, body)
 	}
@@ -80,11 +82,11 @@ func TestGPCOverREST(t *testing.T) {
 	if len(entries) != before+len(consent.GPCPurposes.Purposes()) {
 		t.Fatalf("ledger grew from %d to %d entries", before, len(entries))
 	}
-	checkGPCOptOut(t, entries[before:], RoleStorefront)
+	checkGPCOptOut(t, entries[before:], app.RoleStorefront)
 
 	// Repeated requests (any customer-facing method) add nothing.
 	for _, path := range []string{"/v1/customers/gpc-rest/consents", "/v1/customers/gpc-rest/consents/history", "/v1/customers/gpc-rest/controls"} {
-		resp, body := f.rest(t, http.MethodGet, path, keyOf(RoleStorefront), "", map[string]string{"Sec-GPC": "1"})
+		resp, body := f.rest(t, http.MethodGet, path, keyOf(app.RoleStorefront), "", map[string]string{"Sec-GPC": "1"})
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
 		}
@@ -119,7 +121,7 @@ func TestGPCOverGRPC(t *testing.T) {
 		}
 	}
 	entries := f.ledger(t, "gpc-grpc")
-	checkGPCOptOut(t, entries, RoleCustomer)
+	checkGPCOptOut(t, entries, app.RoleCustomer)
 	for i := 0; i < 3; i++ {
 		if _, err := f.consents().ListConsentHistory(callAs(tok, "sec-gpc", "1"), &candorv1.ListConsentHistoryRequest{CustomerId: "gpc-grpc"}); err != nil {
 			t.Fatal(err)
@@ -131,15 +133,15 @@ func TestGPCOverGRPC(t *testing.T) {
 
 	// The support chat relays the header too; the export (a stream) honours it.
 	f.grant(t, "gpc-support", consent.Support, consent.MarketingEmail)
-	if _, err := f.consents().GetConsents(callAs(keyOf(RoleSupportAgent), "sec-gpc", "1"), &candorv1.GetConsentsRequest{CustomerId: "gpc-support"}); err != nil {
+	if _, err := f.consents().GetConsents(callAs(keyOf(app.RoleSupportAgent), "sec-gpc", "1"), &candorv1.GetConsentsRequest{CustomerId: "gpc-support"}); err != nil {
 		t.Fatal(err)
 	}
-	checkGPCOptOut(t, gpcEntries(f.ledger(t, "gpc-support")), RoleSupportAgent)
+	checkGPCOptOut(t, gpcEntries(f.ledger(t, "gpc-support")), app.RoleSupportAgent)
 	if f.consentOf(t, "gpc-support").Decisions[consent.MarketingEmail].Status != consent.StatusWithdrawn {
 		t.Error("marketing_email not withdrawn")
 	}
 
-	stream, err := f.rights().ExportCustomerData(callAs(keyOf(RoleStorefront), "sec-gpc", "1"), &candorv1.ExportCustomerDataRequest{CustomerId: "gpc-export"})
+	stream, err := f.rights().ExportCustomerData(callAs(keyOf(app.RoleStorefront), "sec-gpc", "1"), &candorv1.ExportCustomerDataRequest{CustomerId: "gpc-export"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestGPCOverGRPC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	checkGPCOptOut(t, f.ledger(t, "gpc-export"), RoleStorefront)
+	checkGPCOptOut(t, f.ledger(t, "gpc-export"), app.RoleStorefront)
 }
 
 // TestGPCOnlyWhenSet: only the value "1" is a GPC signal.
@@ -160,17 +162,17 @@ func TestGPCOnlyWhenSet(t *testing.T) {
 	f.grant(t, "gpc-unset", consent.MarketingEmail, consent.ModelTraining)
 	before := f.ledger(t, "gpc-unset")
 	for _, header := range []map[string]string{nil, {"Sec-GPC": "0"}, {"Sec-GPC": ""}, {"Sec-GPC": "true"}, {"Sec-GPC": "yes"}, {"Sec-GPC": "2"}} {
-		resp, body := f.rest(t, http.MethodGet, "/v1/customers/gpc-unset/consents", keyOf(RoleStorefront), "", header)
+		resp, body := f.rest(t, http.MethodGet, "/v1/customers/gpc-unset/consents", keyOf(app.RoleStorefront), "", header)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("header %v: %d %s", header, resp.StatusCode, body)
 		}
 	}
 	for _, v := range []string{"0", "", "true", "01"} {
-		if _, err := f.consents().GetConsents(callAs(keyOf(RoleStorefront), "sec-gpc", v), &candorv1.GetConsentsRequest{CustomerId: "gpc-unset"}); err != nil {
+		if _, err := f.consents().GetConsents(callAs(keyOf(app.RoleStorefront), "sec-gpc", v), &candorv1.GetConsentsRequest{CustomerId: "gpc-unset"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.consents().GetConsents(callAs(keyOf(RoleStorefront)), &candorv1.GetConsentsRequest{CustomerId: "gpc-unset"}); err != nil {
+	if _, err := f.consents().GetConsents(callAs(keyOf(app.RoleStorefront)), &candorv1.GetConsentsRequest{CustomerId: "gpc-unset"}); err != nil {
 		t.Fatal(err)
 	}
 	if after := f.ledger(t, "gpc-unset"); len(after) != len(before) {
@@ -193,15 +195,15 @@ func TestGPCIgnoredForOtherRoles(t *testing.T) {
 
 	// The privacy officer reads the customer's data.
 	for _, path := range []string{"/v1/customers/gpc-roles/consents", "/v1/customers/gpc-roles/consents/history", "/v1/customers/gpc-roles/export", "/v1/customers/gpc-roles/reviews"} {
-		if resp, body := f.rest(t, http.MethodGet, path, keyOf(RolePrivacyOfficer), "", gpc); resp.StatusCode != http.StatusOK {
+		if resp, body := f.rest(t, http.MethodGet, path, keyOf(app.RolePrivacyOfficer), "", gpc); resp.StatusCode != http.StatusOK {
 			t.Errorf("privacy officer GET %s: %d %s", path, resp.StatusCode, body)
 		}
 	}
-	if _, err := f.consents().GetConsents(callAs(keyOf(RolePrivacyOfficer), "sec-gpc", "1"), &candorv1.GetConsentsRequest{CustomerId: "gpc-roles"}); err != nil {
+	if _, err := f.consents().GetConsents(callAs(keyOf(app.RolePrivacyOfficer), "sec-gpc", "1"), &candorv1.GetConsentsRequest{CustomerId: "gpc-roles"}); err != nil {
 		t.Fatal(err)
 	}
 	// The marketer and the admin may not read it at all.
-	for _, r := range []Role{RoleMarketer, RoleAdmin} {
+	for _, r := range []app.Role{app.RoleMarketer, app.RoleAdmin} {
 		resp, body := f.rest(t, http.MethodGet, "/v1/customers/gpc-roles/consents", keyOf(r), "", gpc)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("%s GET consents: %d %s", r, resp.StatusCode, body)
@@ -230,7 +232,7 @@ func TestGPCIgnoredForOtherRoles(t *testing.T) {
 		t.Errorf("a refused call recorded %d entries for the token's customer", n)
 	}
 	// An invalid customer id is refused, with nothing recorded anywhere.
-	_, err := f.consents().GetConsents(callAs(keyOf(RoleStorefront), "sec-gpc", "1"), &candorv1.GetConsentsRequest{CustomerId: " padded "})
+	_, err := f.consents().GetConsents(callAs(keyOf(app.RoleStorefront), "sec-gpc", "1"), &candorv1.GetConsentsRequest{CustomerId: " padded "})
 	wantCode(t, "GetConsents with a bad id", err, codes.InvalidArgument)
 	if n := len(f.ledger(t, " padded ")); n != 0 {
 		t.Errorf("an invalid id recorded %d entries", n)
@@ -249,7 +251,7 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 	const c = "gpc-grant"
 	f.grant(t, c, consent.MarketingEmail)
 	gpc := map[string]string{"Sec-GPC": "1"}
-	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", gpc); resp.StatusCode != http.StatusOK {
+	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(app.RoleStorefront), "", gpc); resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	if st := f.consentOf(t, c).Decisions[consent.MarketingEmail]; st.Status != consent.StatusWithdrawn || st.Method != consent.MethodGPC {
@@ -263,7 +265,7 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 	if resp, body := f.rest(t, http.MethodPatch, "/v1/customers/"+c+"/consents", f.token(c), grant, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("grant: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", nil); resp.StatusCode != http.StatusOK {
+	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(app.RoleStorefront), "", nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a request without the header: %d %s", resp.StatusCode, body)
 	}
 	if st := f.consentOf(t, c).Decisions[consent.MarketingEmail]; st.Status != consent.StatusGiven || st.Method != consent.MethodUI {
@@ -275,7 +277,7 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 
 	// The next request carrying the header withdraws it again: one entry,
 	// for marketing_email only (model_training is still refused).
-	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(RoleStorefront), "", gpc); resp.StatusCode != http.StatusOK {
+	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(app.RoleStorefront), "", gpc); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a request with the header: %d %s", resp.StatusCode, body)
 	}
 	entries := f.ledger(t, c)
@@ -286,17 +288,30 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 		t.Errorf("last entry %+v, want a GPC withdrawal of marketing_email", e)
 	}
 
-	// A grant in a call that carries the header: the opt-out is recorded
-	// first (nothing new here: already withdrawn), then the grant.
-	if resp, body := f.rest(t, http.MethodPatch, "/v1/customers/"+c+"/consents", f.token(c), grant, gpc); resp.StatusCode != http.StatusOK {
-		t.Fatalf("grant with GPC: %d %s", resp.StatusCode, body)
+	// A grant in a call that carries the header conflicts with it: 409,
+	// naming the Global Privacy Control, and nothing is written.
+	resp, body := f.rest(t, http.MethodPatch, "/v1/customers/"+c+"/consents", f.token(c), grant, gpc)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "Global Privacy Control") || !strings.Contains(string(body), `"code":9`) {
+		t.Fatalf("grant with GPC: %d %s; want 409 FailedPrecondition naming the Global Privacy Control", resp.StatusCode, body)
+	}
+	if got := len(f.ledger(t, c)); got != n+2 {
+		t.Fatalf("a refused grant wrote to the ledger: %d entries, want %d", got, n+2)
+	}
+	// Confirmed, it stands, the ledger says it was confirmed over GPC, and
+	// the next request carrying the header leaves it alone.
+	confirmed := `{"choices":[{"purpose":"marketing_email","granted":true}],"notice_version":"v2","method":"ui","confirm_over_gpc":true}`
+	if resp, body := f.rest(t, http.MethodPatch, "/v1/customers/"+c+"/consents", f.token(c), confirmed, gpc); resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirmed grant with GPC: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := f.rest(t, http.MethodGet, "/v1/customers/"+c+"/consents", keyOf(app.RoleStorefront), "", gpc); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a request with the header: %d %s", resp.StatusCode, body)
 	}
 	entries = f.ledger(t, c)
-	if len(entries) != n+3 || entries[n+2].Method != "ui" || !entries[n+2].Granted {
-		t.Errorf("ledger after a grant carrying GPC: %+v", entries[n:])
+	if len(entries) != n+3 || entries[n+2].Method != "ui" || !entries[n+2].Granted || !entries[n+2].OverGPC {
+		t.Errorf("ledger after a confirmed grant carrying GPC: %+v", entries[n:])
 	}
-	if st := f.consentOf(t, c); !st.Granted(consent.MarketingEmail) {
-		t.Error("the explicit grant in the call does not stand")
+	if st := f.consentOf(t, c); !st.Granted(consent.MarketingEmail) || !st.Decisions[consent.MarketingEmail].OverGPC {
+		t.Error("the confirmed grant does not stand")
 	}
 }
 
@@ -307,7 +322,7 @@ func TestGPCThenMarketingGrant(t *testing.T) {
 func TestGPCOnErasure(t *testing.T) {
 	t.Parallel()
 	f := newRightsFixture(t)
-	for i, cred := range []string{keyOf(RoleStorefront), f.token("gpc-erase")} {
+	for i, cred := range []string{keyOf(app.RoleStorefront), f.token("gpc-erase")} {
 		resp, err := f.rights().EraseCustomer(callAs(cred, "sec-gpc", "1"), &candorv1.EraseCustomerRequest{CustomerId: "gpc-erase"})
 		if err != nil {
 			t.Fatal(err)

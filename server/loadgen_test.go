@@ -17,11 +17,13 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/redistest"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+	"github.com/candorhq/candor/server/grpcapi"
 )
 
 // BenchmarkRecommendVsFloors is the load generator: GetRecommendations over
@@ -54,7 +56,7 @@ func BenchmarkRecommendVsFloors(b *testing.B) {
 	if err := s.TrainNow(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("model %s: %d items, %d customers, %d signals", s.models.Model().Version, s.models.Model().NumItems(), s.models.Model().Customers, s.models.Model().Signals)
+	b.Logf("model %s: %d items, %d customers, %d signals", s.core.Models().Model().Version, s.core.Models().Model().NumItems(), s.core.Models().Model().Customers, s.core.Models().Model().Signals)
 
 	grpcLis, httpLis := listen(b), listen(b)
 	runCtx, stop := context.WithCancel(ctx)
@@ -108,7 +110,7 @@ func BenchmarkRecommendVsFloors(b *testing.B) {
 	}
 	// The ALS model `candor train` would write, trained on the same data and
 	// swapped in for the second series of runs.
-	als, err := engine.TrainALS(ctx, s.store, time.Now(), engine.ALSTrainOptions{
+	als, err := engine.TrainALS(ctx, s.core.Store(), time.Now(), engine.ALSTrainOptions{
 		ALS: engine.DefaultALSOptions(), Weights: engine.DefaultWeights(), MinSupport: 3,
 	})
 	if err != nil {
@@ -127,9 +129,9 @@ func BenchmarkRecommendVsFloors(b *testing.B) {
 			}
 			echoStats := load(b, "grpc echo", c, n, echoCall)
 			pipeStats := load(b, "redis pipeline x5", c, n, pipelineCall)
-			s.models.SwapALS(nil)
+			s.core.Models().SwapALS(nil)
 			coocStats := load(b, "recommend (cooc)", c, n, recommendCall("cooccurrence"))
-			s.models.SwapALS(als)
+			s.core.Models().SwapALS(als)
 			alsStats := load(b, "recommend (als)", c, n, recommendCall("als"))
 			tag := fmt.Sprintf("c%d-", c)
 			for _, r := range []struct {
@@ -151,12 +153,12 @@ const benchKey = "bench-storefront-key-0123456789"
 
 func benchServer(tb testing.TB, r *redistest.Redis) *Server {
 	tb.Helper()
-	k, err := NewAPIKey(RoleStorefront, benchKey)
+	k, err := grpcapi.NewAPIKey(app.RoleStorefront, benchKey)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cfg := DefaultConfig()
-	cfg.Namespace, cfg.Secret, cfg.APIKeys = r.Namespace, features.GenerateSecret(), []APIKey{k}
+	cfg.Namespace, cfg.Secret, cfg.APIKeys = r.Namespace, features.GenerateSecret(), []grpcapi.APIKey{k}
 	cfg.ModelRefresh = time.Hour
 	s, err := New(cfg, r.Client, Options{})
 	if err != nil {
@@ -175,7 +177,7 @@ func seedBenchData(tb testing.TB, s *Server, items, customers, perCustomer int) 
 	for i := 0; i < items; i++ {
 		batch = append(batch, features.Item{ID: fmt.Sprintf("sku-%05d", i), Title: fmt.Sprintf("Item %d", i), Categories: []string{fmt.Sprintf("group-%d", i%50)}})
 		if len(batch) == cap(batch) {
-			if err := s.catalog.Upsert(ctx, batch, now); err != nil {
+			if err := s.core.Catalog().Upsert(ctx, batch, now); err != nil {
 				tb.Fatal(err)
 			}
 			batch = batch[:0]
@@ -193,8 +195,8 @@ func seedBenchData(tb testing.TB, s *Server, items, customers, perCustomer int) 
 		go func(w int) {
 			defer wg.Done()
 			for c := w; c < customers; c += 8 {
-				p := s.pseudonyms.Pseudonym(fmt.Sprintf("bench-%d", c))
-				if _, err := s.store.ApplyConsent(ctx, p, change); err != nil {
+				p := s.core.Pseudonym(fmt.Sprintf("bench-%d", c))
+				if _, err := s.core.Store().ApplyConsent(ctx, p, change); err != nil {
 					errs <- err
 					return
 				}
@@ -208,7 +210,7 @@ func seedBenchData(tb testing.TB, s *Server, items, customers, perCustomer int) 
 						OccurredAt: now.Add(-time.Duration(1+k) * time.Hour),
 					}
 				}
-				if _, err := s.store.Track(ctx, p, in, now); err != nil {
+				if _, err := s.core.Store().Track(ctx, p, in, now); err != nil {
 					errs <- err
 					return
 				}

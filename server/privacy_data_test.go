@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 )
@@ -50,12 +51,12 @@ func TestPrivacySignalDeleteAndCorrect(t *testing.T) {
 	if strings.Contains(page, del) || !strings.Contains(page, "We deleted that action of yours") || !strings.Contains(page, "4 actions of yours") {
 		t.Errorf("after deleting, the page:\n%s", page)
 	}
-	history, _, err := f.s.store.ControlHistory(ctx, f.alice, 0, 10)
+	history, _, err := f.s.core.Store().ControlHistory(ctx, f.alice, 0, 10)
 	if err != nil || len(history) != 1 || history[0].Action != "deleted" || history[0].Target != del || history[0].ActorRole != "customer" {
 		t.Fatalf("control history %+v, %v", history, err)
 	}
 	// As the API does, the stored answer that cites it goes too.
-	if _, _, err := f.s.explanations.Get(ctx, f.recID, f.now); !errors.Is(err, features.ErrNotFound) {
+	if _, _, err := f.s.core.Explanations().Get(ctx, f.recID, f.now); !errors.Is(err, features.ErrNotFound) {
 		t.Fatalf("the answer citing the deleted signal: %v", err)
 	}
 	if resp := post(url.Values{"action": {"delete"}, "signal": {del}}); resp.StatusCode != http.StatusNotFound || !strings.Contains(body(t, resp), "We no longer hold that") {
@@ -79,7 +80,7 @@ func TestPrivacySignalDeleteAndCorrect(t *testing.T) {
 	if after := f.storedSignals(t, f.alice)[fix]; !after.OccurredAt.Equal(newTime) || after.ItemID != "sku-11" {
 		t.Fatalf("after correcting the time: %+v, want %s", after, newTime)
 	}
-	history, _, _ = f.s.store.ControlHistory(ctx, f.alice, 0, 10)
+	history, _, _ = f.s.core.Store().ControlHistory(ctx, f.alice, 0, 10)
 	if len(history) != 3 || history[1].Action != "corrected" || history[2].Action != "corrected" || history[2].ActorRole != "customer" {
 		t.Fatalf("control history %+v", history)
 	}
@@ -142,7 +143,7 @@ func TestPrivacyDownload(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("the download is not JSON: %v\n%s", err, raw)
 	}
-	if doc.Schema != ExportSchema || doc.CustomerID != "" || len(doc.Recommendations) != 1 {
+	if doc.Schema != app.ExportSchema || doc.CustomerID != "" || len(doc.Recommendations) != 1 {
 		t.Errorf("schema %q, customer_id %q, %d recommendations", doc.Schema, doc.CustomerID, len(doc.Recommendations))
 	}
 	got := map[string]string{}
@@ -178,19 +179,19 @@ func TestPrivacyDownloadIsTheAPIExport(t *testing.T) {
 	f := newWhyFixture(t)
 	ctx := context.Background()
 	// Something in every list.
-	_, answer, err := f.s.explanations.Get(ctx, f.recID, f.now)
+	_, answer, err := f.s.core.Explanations().Get(ctx, f.recID, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.reviews.Open(ctx, f.alice, answer, explain.ReviewContest, "Why this?", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Open(ctx, f.alice, answer, explain.ReviewContest, "Why this?", f.now); err != nil {
 		t.Fatal(err)
 	}
 	signal, _ := f.aSignal(t)
-	if _, _, err := f.s.store.SetControl(ctx, f.alice, features.ControlSignal, signal, "customer", f.now); err != nil {
+	if _, _, err := f.s.core.Store().SetControl(ctx, f.alice, features.ControlSignal, signal, "customer", f.now); err != nil {
 		t.Fatal(err)
 	}
 	var api bytes.Buffer
-	if err := f.s.export(ctx, "alice", &exportWriter{send: func(b []byte) error { api.Write(b); return nil }}); err != nil {
+	if _, err := f.s.core.Export(ctx, storefront, "alice", func(b []byte) error { api.Write(b); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, page := f.download(t, f.openPrivacy(t, f.token))
@@ -204,11 +205,11 @@ func TestPrivacyDeleteAccount(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)
 	ctx := context.Background()
-	_, answer, err := f.s.explanations.Get(ctx, f.recID, f.now)
+	_, answer, err := f.s.core.Explanations().Get(ctx, f.recID, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.reviews.Open(ctx, f.alice, answer, explain.ReviewHumanReview, "Please look at this.", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Open(ctx, f.alice, answer, explain.ReviewHumanReview, "Please look at this.", f.now); err != nil {
 		t.Fatal(err)
 	}
 	why := f.open(t, f.token)
@@ -233,7 +234,7 @@ func TestPrivacyDeleteAccount(t *testing.T) {
 			t.Errorf("unconfirmed %v: status %d:\n%s", form, resp.StatusCode, page)
 		}
 	}
-	if held, _ := f.s.store.Held(ctx, f.alice); held.Signals != int64(len(f.signals)) {
+	if held, _ := f.s.core.Store().Held(ctx, f.alice); held.Signals != int64(len(f.signals)) {
 		t.Fatalf("an unconfirmed request deleted signals: %+v", held)
 	}
 
@@ -256,20 +257,20 @@ func TestPrivacyDeleteAccount(t *testing.T) {
 
 	// The data is gone: no key of alice's is left, and the store and the
 	// global records hold nothing of hers.
-	keys, err := f.s.rdb.Keys(ctx, "*{u:"+string(f.alice)+"}*").Result()
+	keys, err := f.r.Client.Keys(ctx, "*{u:"+string(f.alice)+"}*").Result()
 	if err != nil || len(keys) != 0 {
 		t.Fatalf("alice's keys after deletion: %v %v", keys, err)
 	}
-	if held, _ := f.s.store.Held(ctx, f.alice); held.Signals+held.ConsentDecision+held.LedgerEntries+held.Controls+held.ControlChanges != 0 || len(held.RecommendationIDs)+len(held.ReviewIDs) != 0 {
+	if held, _ := f.s.core.Store().Held(ctx, f.alice); held.Signals+held.ConsentDecision+held.LedgerEntries+held.Controls+held.ControlChanges != 0 || len(held.RecommendationIDs)+len(held.ReviewIDs) != 0 {
 		t.Fatalf("held after deletion: %+v", held)
 	}
-	if _, _, err := f.s.explanations.Get(ctx, f.recID, f.now); err == nil {
+	if _, _, err := f.s.core.Explanations().Get(ctx, f.recID, f.now); err == nil {
 		t.Fatal("the stored answer survived the deletion")
 	}
-	if cases, _ := f.s.reviews.Customer(ctx, f.alice); len(cases) != 0 {
+	if cases, _ := f.s.core.Reviews().Customer(ctx, f.alice); len(cases) != 0 {
 		t.Fatal("the review case survived the deletion")
 	}
-	receipts, _, err := f.s.store.Receipts(ctx, 0, 10)
+	receipts, _, err := f.s.core.Store().Receipts(ctx, 0, 10)
 	if err != nil || len(receipts) != 1 || receipts[0].Counts["signals"] != int64(len(f.signals)) || receipts[0].Counts["consent_decisions"] != 1 || receipts[0].Counts["ledger_entries"] != 1 {
 		t.Fatalf("receipts %+v, %v", receipts, err)
 	}
@@ -303,18 +304,18 @@ func TestPrivacyReviews(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)
 	ctx := context.Background()
-	_, answer, err := f.s.explanations.Get(ctx, f.recID, f.now)
+	_, answer, err := f.s.core.Explanations().Get(ctx, f.recID, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolved, err := f.s.reviews.Open(ctx, f.alice, answer, explain.ReviewContest, "I never <b>bought</b> this.\nPlease check.", f.now.Add(-time.Hour))
+	resolved, err := f.s.core.Reviews().Open(ctx, f.alice, answer, explain.ReviewContest, "I never <b>bought</b> this.\nPlease check.", f.now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.reviews.Update(ctx, resolved.ID, explain.ReviewResolved, "You are right: we deleted the purchase & retrained.", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Update(ctx, resolved.ID, explain.ReviewResolved, "You are right: we deleted the purchase & retrained.", f.now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.reviews.Open(ctx, f.alice, answer, explain.ReviewHumanReview, "Please have a person look.", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Open(ctx, f.alice, answer, explain.ReviewHumanReview, "Please have a person look.", f.now); err != nil {
 		t.Fatal(err)
 	}
 	session, _ := f.privacySession(t)
@@ -344,7 +345,7 @@ func TestPrivacyManySignals(t *testing.T) {
 	for i := 0; i < privacyMaxSignals+5; i++ {
 		in = append(in, features.SignalInput{Type: "view", ItemID: "sku-01", Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-time.Duration(10+i) * time.Minute)})
 	}
-	if _, err := f.s.store.Track(context.Background(), f.alice, in, f.now); err != nil {
+	if _, err := f.s.core.Store().Track(context.Background(), f.alice, in, f.now); err != nil {
 		t.Fatal(err)
 	}
 	total := len(in) + len(f.signals)

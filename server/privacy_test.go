@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 )
@@ -69,7 +70,7 @@ func (f *whyFixture) privacyDone(t *testing.T, resp *http.Response, session *htt
 func (f *whyFixture) storedSignals(t *testing.T, p features.Pseudonym) map[string]features.Signal {
 	t.Helper()
 	out := map[string]features.Signal{}
-	if err := f.s.store.EachSignal(context.Background(), p, func(s features.Signal) error {
+	if err := f.s.core.Store().EachSignal(context.Background(), p, func(s features.Signal) error {
 		out[s.ID] = s
 		return nil
 	}); err != nil {
@@ -81,7 +82,7 @@ func (f *whyFixture) storedSignals(t *testing.T, p features.Pseudonym) map[strin
 func (f *whyFixture) ledgerOf(t *testing.T, p features.Pseudonym) []consent.LedgerEntry {
 	t.Helper()
 	var out []consent.LedgerEntry
-	if err := f.s.store.EachLedgerEntry(context.Background(), p, func(e consent.LedgerEntry) error {
+	if err := f.s.core.Store().EachLedgerEntry(context.Background(), p, func(e consent.LedgerEntry) error {
 		out = append(out, e)
 		return nil
 	}); err != nil {
@@ -110,7 +111,7 @@ func TestPrivacyLinkMovesTokenIntoCookie(t *testing.T) {
 		t.Fatalf("status %d, Location %q; want 303 to the page without the token", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	c := cookieNamed(resp, privacyCookie)
-	_, expires, _ := f.s.tokens.open(f.token)
+	expires := f.s.tokenExpiry(t, f.token)
 	switch {
 	case c == nil:
 		t.Fatal("no session cookie")
@@ -124,7 +125,7 @@ func TestPrivacyLinkMovesTokenIntoCookie(t *testing.T) {
 	}
 
 	page := f.privacyPage(t, c)
-	if strings.Contains(page, f.token) || strings.Contains(page, strings.TrimPrefix(f.token, tokenPrefix)) {
+	if strings.Contains(page, f.token) || strings.Contains(page, strings.TrimPrefix(f.token, app.TokenPrefix)) {
 		t.Fatal("the page holds the customer token")
 	}
 	if strings.Contains(page, string(f.alice)) || strings.Contains(page, "alice") {
@@ -250,7 +251,7 @@ func TestPrivacyRefusesWhoItShould(t *testing.T) {
 		}
 	}
 	// Another customer's session shows their data, never alice's.
-	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bobToken := f.s.mintToken(t, "bob", 10*time.Minute)
 	bob := f.privacyPage(t, f.openPrivacy(t, bobToken))
 	if strings.Contains(bob, "Item &lt;") || !strings.Contains(bob, "We hold none of your actions.") || strings.Contains(bob, `aria-label="Turn off`) {
 		t.Errorf("bob's privacy center shows someone's data:\n%s", bob)
@@ -310,9 +311,9 @@ func TestPrivacyFormsNeedTheSessionsToken(t *testing.T) {
 	f := newWhyFixture(t)
 	ctx := context.Background()
 	session, token := f.privacySession(t)
-	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bobToken := f.s.mintToken(t, "bob", 10*time.Minute)
 	bob := f.openPrivacy(t, bobToken)
-	bobForm := f.s.formToken(whySession{token: bobToken})
+	bobForm := f.s.formToken(bobToken)
 	signal, _ := f.aSignal(t)
 	forms := map[string]url.Values{
 		"/privacy/consent": {"action": {"revoke"}, "purpose": {"personalization"}},
@@ -331,7 +332,7 @@ func TestPrivacyFormsNeedTheSessionsToken(t *testing.T) {
 		}
 		return out
 	}
-	heldBefore, _ := f.s.store.Held(ctx, f.alice)
+	heldBefore, _ := f.s.core.Store().Held(ctx, f.alice)
 	ledgerBefore := len(f.ledgerOf(t, f.alice))
 	for path, form := range map[string]url.Values{"/privacy/consent": forms["/privacy/consent"], "/privacy/signals": forms["/privacy/signals"], "/privacy/object": forms["/privacy/object"], "/privacy/delete": forms["/privacy/delete"], "/privacy/signals#correct": correct} {
 		path = strings.TrimSuffix(path, "#correct")
@@ -362,20 +363,20 @@ func TestPrivacyFormsNeedTheSessionsToken(t *testing.T) {
 		}
 	}
 	// Nothing of alice's changed: her consent, signals, ledger, account.
-	if state, err := f.s.store.Consent(ctx, f.alice); err != nil || !state.Granted(consent.Personalization) {
+	if state, err := f.s.core.Store().Consent(ctx, f.alice); err != nil || !state.Granted(consent.Personalization) {
 		t.Fatalf("refused requests changed the consent: %v", err)
 	}
 	if got := f.storedSignals(t, f.alice); len(got) != len(f.signals) || got[signal].ItemID != f.signals[signal] {
 		t.Fatalf("refused requests changed the signals: %v", got)
 	}
-	if heldAfter, _ := f.s.store.Held(ctx, f.alice); heldAfter.Signals != heldBefore.Signals || heldAfter.ConsentDecision != heldBefore.ConsentDecision || heldAfter.ControlChanges != heldBefore.ControlChanges {
+	if heldAfter, _ := f.s.core.Store().Held(ctx, f.alice); heldAfter.Signals != heldBefore.Signals || heldAfter.ConsentDecision != heldBefore.ConsentDecision || heldAfter.ControlChanges != heldBefore.ControlChanges {
 		t.Fatalf("refused requests changed what is held: %+v, was %+v", heldAfter, heldBefore)
 	}
 	if n := len(f.ledgerOf(t, f.alice)); n != ledgerBefore {
 		t.Fatalf("refused requests recorded %d ledger entries", n-ledgerBefore)
 	}
 	// (bob's own cookie and form token deleted bob's account, not alice's.)
-	receipts, _, _ := f.s.store.Receipts(ctx, 0, 10)
+	receipts, _, _ := f.s.core.Store().Receipts(ctx, 0, 10)
 	for _, r := range receipts {
 		if r.Counts["signals"] != 0 {
 			t.Fatalf("a refused request erased alice's account: %+v", receipts)
@@ -400,14 +401,14 @@ func TestPrivacyToggles(t *testing.T) {
 	entries := len(f.ledgerOf(t, f.alice))
 	for _, p := range consent.Purposes() {
 		name := p.String()
-		state, _ := f.s.store.Consent(ctx, f.alice)
+		state, _ := f.s.core.Store().Consent(ctx, f.alice)
 		first, second := "grant", "revoke"
 		if state.Granted(p) {
 			first, second = "revoke", "grant"
 		}
 		for _, action := range []string{first, second} {
 			page := toggle(name, action)
-			state, err := f.s.store.Consent(ctx, f.alice)
+			state, err := f.s.core.Store().Consent(ctx, f.alice)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -467,7 +468,7 @@ func TestPrivacyObject(t *testing.T) {
 	f := newWhyFixture(t)
 	session, token := f.privacySession(t)
 	page := f.privacyDone(t, f.do(t, whyRequest{method: "POST", path: "/privacy/object", form: url.Values{"csrf": {token}}, cookies: []*http.Cookie{session}}), session)
-	state, _ := f.s.store.Consent(context.Background(), f.alice)
+	state, _ := f.s.core.Store().Consent(context.Background(), f.alice)
 	for _, p := range []consent.Purpose{consent.Personalization, consent.MarketingEmail} {
 		if d := state.Decisions[p]; d.Granted() || d.Method != consent.MethodObjection {
 			t.Errorf("%s after the objection: %+v", p, d)
@@ -486,7 +487,7 @@ func TestPrivacyGPC(t *testing.T) {
 	f := newWhyFixture(t)
 	ctx := context.Background()
 	gpc := map[string]string{"Sec-GPC": "1"}
-	if _, err := f.s.store.ApplyConsent(ctx, f.alice, consent.Change{
+	if _, err := f.s.core.Store().ApplyConsent(ctx, f.alice, consent.Change{
 		Choices: []consent.Choice{{Purpose: consent.MarketingEmail, Granted: true}}, NoticeVersion: "v1", Method: consent.MethodAPI, ActorRole: "storefront", At: f.now,
 	}); err != nil {
 		t.Fatal(err)
@@ -499,7 +500,7 @@ func TestPrivacyGPC(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || session == nil {
 		t.Fatalf("opening the link: %d", resp.StatusCode)
 	}
-	state, _ := f.s.store.Consent(ctx, f.alice)
+	state, _ := f.s.core.Store().Consent(ctx, f.alice)
 	for _, p := range consent.GPCPurposes.Purposes() {
 		if d := state.Decisions[p]; d.Granted() || d.Method != consent.MethodGPC {
 			t.Errorf("%s after GPC: %+v", p, d)
@@ -544,13 +545,13 @@ func TestPrivacyGPC(t *testing.T) {
 	// without the header, then downloads with it, has it off again.
 	f.privacyDone(t, f.do(t, whyRequest{method: "POST", path: "/privacy/consent", cookies: []*http.Cookie{session},
 		form: url.Values{"csrf": {token}, "purpose": {"marketing_email"}, "action": {"grant"}}}), session)
-	if state, _ := f.s.store.Consent(ctx, f.alice); !state.Granted(consent.MarketingEmail) {
+	if state, _ := f.s.core.Store().Consent(ctx, f.alice); !state.Granted(consent.MarketingEmail) {
 		t.Fatal("without GPC the customer could not turn marketing emails on")
 	}
 	if resp := f.do(t, whyRequest{method: "GET", path: "/privacy/export", cookies: []*http.Cookie{session}, header: gpc}); resp.StatusCode != http.StatusOK {
 		t.Fatalf("download: %d", resp.StatusCode)
 	}
-	if state, _ := f.s.store.Consent(ctx, f.alice); state.Granted(consent.MarketingEmail) || state.Decisions[consent.MarketingEmail].Method != consent.MethodGPC {
+	if state, _ := f.s.core.Store().Consent(ctx, f.alice); state.Granted(consent.MarketingEmail) || state.Decisions[consent.MarketingEmail].Method != consent.MethodGPC {
 		t.Errorf("after a download with GPC marketing emails are %+v", state.Decisions[consent.MarketingEmail])
 	}
 	// Sec-GPC values other than 1 record nothing.
@@ -573,7 +574,7 @@ func TestPrivacyStatusMessageCannotBeForged(t *testing.T) {
 	session := f.openPrivacy(t, f.token)
 	unsealed := base64.RawURLEncoding.EncodeToString([]byte(`{"a":"object"}`))
 	// A why page's sealed status message does not open here either.
-	whySealed := base64.RawURLEncoding.EncodeToString(f.s.tokens.codec.Seal([]byte(`{"a":"object"}`), whyFlashAD, f.recID))
+	whySealed := base64.RawURLEncoding.EncodeToString(f.s.core.Codec().Seal([]byte(`{"a":"object"}`), whyFlashAD, f.recID))
 	for _, v := range []string{"", "garbage", unsealed, whySealed} {
 		page := f.privacyPage(t, session, &http.Cookie{Name: privacyFlashCookie, Value: v})
 		if strings.Contains(page, "We recorded your objection") || strings.Contains(page, "status-shown") {

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
@@ -56,12 +57,21 @@ func TestReviewCreate(t *testing.T) {
 	}
 
 	// The storefront relays a request for a human review; so does REST.
-	if _, err := rc.CreateReview(callAs(keyOf(RoleStorefront)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "human_review", Message: "Please have a person look."}); err != nil {
+	if _, err := rc.CreateReview(callAs(keyOf(app.RoleStorefront)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "human_review", Message: "Please have a person look."}); err != nil {
 		t.Fatal(err)
 	}
+	// A second request of the same kind while the first is pending is
+	// refused, over REST as over gRPC, with the pending case.
 	resp, body := f.rest(t, http.MethodPost, "/v1/recommendations/"+rec.GetRecommendationId()+"/reviews", f.token("review-alice"), `{"kind":"human_review","message":"again"}`, nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"status":"open"`) {
-		t.Errorf("REST create: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), `"code":6`) || !strings.Contains(string(body), `"message":"Please have a person look."`) {
+		t.Errorf("REST create of a pending kind: %d %s; want 409 AlreadyExists with the pending case", resp.StatusCode, body)
+	}
+	_, err = rc.CreateReview(alice, &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "once more"})
+	wantCode(t, "a second contest", err, codes.AlreadyExists)
+	if st, _ := status.FromError(err); len(st.Details()) != 1 {
+		t.Errorf("AlreadyExists carries %d details, want the pending case", len(st.Details()))
+	} else if pending, ok := st.Details()[0].(*candorv1.ReviewCase); !ok || pending.GetCaseId() != c.GetCaseId() {
+		t.Errorf("AlreadyExists carries %v, want case %s", st.Details()[0], c.GetCaseId())
 	}
 
 	unknown := explain.NewID()
@@ -73,9 +83,9 @@ func TestReviewCreate(t *testing.T) {
 		code codes.Code
 	}{
 		{"another customer's token", callAs(f.token("review-bob")), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.PermissionDenied},
-		{"the support chat, about a storefront answer", callAs(keyOf(RoleSupportAgent)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.NotFound},
-		{"the marketer", callAs(keyOf(RoleMarketer)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.PermissionDenied},
-		{"the privacy officer", callAs(keyOf(RolePrivacyOfficer)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.PermissionDenied},
+		{"the support chat, about a storefront answer", callAs(keyOf(app.RoleSupportAgent)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.NotFound},
+		{"the marketer", callAs(keyOf(app.RoleMarketer)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.PermissionDenied},
+		{"the privacy officer", callAs(keyOf(app.RolePrivacyOfficer)), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "m"}, codes.PermissionDenied},
 		{"unknown recommendation", alice, &candorv1.CreateReviewRequest{RecommendationId: unknown, Kind: "contest", Message: "m"}, codes.NotFound},
 		{"malformed recommendation id", alice, &candorv1.CreateReviewRequest{RecommendationId: "rec_1", Kind: "contest", Message: "m"}, codes.InvalidArgument},
 		{"no kind", alice, &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Message: "m"}, codes.InvalidArgument},
@@ -92,14 +102,14 @@ func TestReviewCreate(t *testing.T) {
 	_, err = rc.CreateReview(callAs(f.token("review-alice")), &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: "contest", Message: "late"})
 	wantCode(t, "expired recommendation", err, codes.NotFound)
 
-	cases, err := f.s.reviews.Customer(context.Background(), f.pseudonym("review-alice"))
+	cases, err := f.s.core.Reviews().Customer(context.Background(), f.pseudonym("review-alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) != 3 {
-		t.Errorf("alice has %d cases, want 3 (refused calls must write nothing)", len(cases))
+	if len(cases) != 2 {
+		t.Errorf("alice has %d cases, want 2 (refused calls must write nothing)", len(cases))
 	}
-	if cases, _ := f.s.reviews.Customer(context.Background(), f.pseudonym("review-bob")); len(cases) != 0 {
+	if cases, _ := f.s.core.Reviews().Customer(context.Background(), f.pseudonym("review-bob")); len(cases) != 0 {
 		t.Errorf("bob has %d cases", len(cases))
 	}
 }
@@ -114,12 +124,19 @@ func TestReviewWorkflow(t *testing.T) {
 	rec := f.recommend(t, "review-carol")
 	rc := f.reviewsClient()
 	carol := callAs(f.token("review-carol"))
-	officer := callAs(keyOf(RolePrivacyOfficer))
+	officer := callAs(keyOf(app.RolePrivacyOfficer))
 
+	// Two requests about the first answer, one about a second (a second
+	// contest of the same answer would wait for the first).
+	later := f.recommend(t, "review-carol")
 	var ids []string
 	for i, kind := range []string{"contest", "human_review", "contest"} {
 		f.clock.Advance(time.Second) // distinct creation times, so the queue order is defined
-		resp, err := rc.CreateReview(carol, &candorv1.CreateReviewRequest{RecommendationId: rec.GetRecommendationId(), Kind: kind, Message: fmt.Sprintf("case %d", i)})
+		about := rec.GetRecommendationId()
+		if i == 2 {
+			about = later.GetRecommendationId()
+		}
+		resp, err := rc.CreateReview(carol, &candorv1.CreateReviewRequest{RecommendationId: about, Kind: kind, Message: fmt.Sprintf("case %d", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +252,7 @@ func TestReviewWorkflow(t *testing.T) {
 	// The storefront and the officer read the list too; the support chat,
 	// which may not read storefront answers, sees none of these cases
 	// (they are all about storefront answers).
-	for r, want := range map[Role]int{RoleStorefront: 3, RolePrivacyOfficer: 3, RoleSupportAgent: 0} {
+	for r, want := range map[app.Role]int{app.RoleStorefront: 3, app.RolePrivacyOfficer: 3, app.RoleSupportAgent: 0} {
 		if resp, err := rc.ListCustomerReviews(callAs(keyOf(r)), &candorv1.ListCustomerReviewsRequest{CustomerId: "review-carol"}); err != nil || len(resp.GetCases()) != want {
 			t.Errorf("%s lists %d cases, want %d (%v)", r, len(resp.GetCases()), want, err)
 		}
@@ -260,20 +277,20 @@ func TestReviewAccess(t *testing.T) {
 		_, e3 := rc.UpdateReview(ctx, &candorv1.UpdateReviewRequest{CaseId: id, Status: "rejected", Reply: "no"})
 		return []error{e1, e2, e3}
 	}
-	for _, cred := range []string{f.token("review-dan"), keyOf(RoleStorefront), keyOf(RoleSupportAgent), keyOf(RoleMarketer), keyOf(RoleAdmin)} {
+	for _, cred := range []string{f.token("review-dan"), keyOf(app.RoleStorefront), keyOf(app.RoleSupportAgent), keyOf(app.RoleMarketer), keyOf(app.RoleAdmin)} {
 		for i, err := range officerOnly(callAs(cred)) {
 			wantCode(t, fmt.Sprintf("officer method %d with %.12s", i, cred), err, codes.PermissionDenied)
 		}
 	}
-	for _, cred := range []string{f.token("someone-else"), keyOf(RoleMarketer), keyOf(RoleAdmin)} {
+	for _, cred := range []string{f.token("someone-else"), keyOf(app.RoleMarketer), keyOf(app.RoleAdmin)} {
 		_, err := rc.ListCustomerReviews(callAs(cred), &candorv1.ListCustomerReviewsRequest{CustomerId: "review-dan"})
 		wantCode(t, fmt.Sprintf("ListCustomerReviews with %.12s", cred), err, codes.PermissionDenied)
 	}
-	resp, _ := f.rest(t, http.MethodGet, "/v1/reviews", keyOf(RoleMarketer), "", nil)
+	resp, _ := f.rest(t, http.MethodGet, "/v1/reviews", keyOf(app.RoleMarketer), "", nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("marketer GET /v1/reviews: %d", resp.StatusCode)
 	}
-	resp, body := f.rest(t, http.MethodGet, "/v1/reviews/"+id, keyOf(RolePrivacyOfficer), "", nil)
+	resp, body := f.rest(t, http.MethodGet, "/v1/reviews/"+id, keyOf(app.RolePrivacyOfficer), "", nil)
 	var got struct {
 		Case struct {
 			Status string `json:"status"`
@@ -282,7 +299,7 @@ func TestReviewAccess(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &got) != nil || got.Case.Status != "open" {
 		t.Errorf("officer GET /v1/reviews/{id}: %d %s", resp.StatusCode, body)
 	}
-	if c, _ := f.s.reviews.Get(context.Background(), id); c.Status != "open" {
+	if c, _ := f.s.core.Reviews().Get(context.Background(), id); c.Status != "open" {
 		t.Errorf("a refused update changed the case to %s", c.Status)
 	}
 }
@@ -308,7 +325,7 @@ func TestReviewConcurrentUpdates(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; i < 40; i++ {
 				st := explain.ReviewStatuses[(w+i)%len(explain.ReviewStatuses)]
-				_, err := f.reviewsClient().UpdateReview(callAs(keyOf(RolePrivacyOfficer)), &candorv1.UpdateReviewRequest{CaseId: id, Status: st, Reply: "r"})
+				_, err := f.reviewsClient().UpdateReview(callAs(keyOf(app.RolePrivacyOfficer)), &candorv1.UpdateReviewRequest{CaseId: id, Status: st, Reply: "r"})
 				switch status.Code(err) {
 				case codes.OK:
 					landed.Add(1)
@@ -324,7 +341,7 @@ func TestReviewConcurrentUpdates(t *testing.T) {
 	if landed.Load() == 0 {
 		t.Fatal("no update landed")
 	}
-	c, err := f.s.reviews.Get(context.Background(), id)
+	c, err := f.s.core.Reviews().Get(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +350,7 @@ func TestReviewConcurrentUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range explain.ReviewStatuses {
-		resp, err := f.reviewsClient().ListReviews(callAs(keyOf(RolePrivacyOfficer)), &candorv1.ListReviewsRequest{Status: st})
+		resp, err := f.reviewsClient().ListReviews(callAs(keyOf(app.RolePrivacyOfficer)), &candorv1.ListReviewsRequest{Status: st})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/redistest"
-	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
 // The benchmarks of the customer-rights issue: erasing a customer who holds
@@ -36,7 +36,7 @@ func seedHeavyCustomer(tb testing.TB, s *Server, p features.Pseudonym, n int, no
 		Choices:       []consent.Choice{{Purpose: consent.Personalization, Granted: true}, {Purpose: consent.ModelTraining, Granted: true}},
 		NoticeVersion: "bench", Method: consent.MethodAPI, ActorRole: "bench", At: now,
 	}
-	if _, err := s.store.ApplyConsent(ctx, p, change); err != nil {
+	if _, err := s.core.Store().ApplyConsent(ctx, p, change); err != nil {
 		tb.Fatal(err)
 	}
 	batch := make([]features.SignalInput, 0, features.MaxSignalsPerCall)
@@ -48,7 +48,7 @@ func seedHeavyCustomer(tb testing.TB, s *Server, p features.Pseudonym, n int, no
 			OccurredAt: now.Add(-time.Duration(i+1) * time.Minute),
 		})
 		if len(batch) == cap(batch) || i == n-1 {
-			if _, err := s.store.Track(ctx, p, batch, now); err != nil {
+			if _, err := s.core.Store().Track(ctx, p, batch, now); err != nil {
 				tb.Fatal(err)
 			}
 			batch = batch[:0]
@@ -83,7 +83,7 @@ func BenchmarkEraseCustomer(b *testing.B) {
 		var erase, floor []time.Duration
 		for run := 0; run < runs; run++ {
 			b.StopTimer()
-			p := s.pseudonyms.Pseudonym(fmt.Sprintf("erase-bench-%d-%d", i, run))
+			p := s.core.Pseudonym(fmt.Sprintf("erase-bench-%d-%d", i, run))
 			seedHeavyCustomer(b, s, p, signals, now)
 			for k := 0; k < 3; k++ {
 				if _, err := s.recommend(ctx, fmt.Sprintf("erase-bench-%d-%d", i, run)); err != nil {
@@ -116,7 +116,7 @@ func BenchmarkEraseCustomer(b *testing.B) {
 			floor = append(floor, time.Since(t0))
 
 			t0 = time.Now()
-			receipt, err := s.erase(ctx, p)
+			receipt, err := s.core.EraseCustomer(ctx, storefront, fmt.Sprintf("erase-bench-%d-%d", i, run))
 			erase = append(erase, time.Since(t0))
 			if err != nil {
 				b.Fatal(err)
@@ -139,12 +139,11 @@ func BenchmarkEraseCustomer(b *testing.B) {
 // recommend asks for one storefront recommendation, so the customer has a
 // stored explanation.
 func (s *Server) recommend(ctx context.Context, customerID string) (string, error) {
-	ctx = context.WithValue(ctx, principalKey{}, principal{role: RoleStorefront})
-	resp, err := (&recommendationService{app: s.app}).GetRecommendations(ctx, &candorv1.GetRecommendationsRequest{CustomerId: customerID, Surface: "storefront", Limit: 10})
+	rec, err := s.recommendAs(ctx, app.RoleStorefront, app.RecommendRequest{CustomerID: customerID, Surface: "storefront", Limit: 10})
 	if err != nil {
 		return "", err
 	}
-	return resp.GetRecommendation().GetRecommendationId(), nil
+	return rec.GetRecommendationId(), nil
 }
 
 // BenchmarkExportCustomer downloads the export of a customer holding
@@ -171,7 +170,7 @@ func benchExport(b *testing.B, signals int) {
 	s := benchServer(b, r)
 	now := time.Now()
 	const customer = "export-bench"
-	p := s.pseudonyms.Pseudonym(customer)
+	p := s.core.Pseudonym(customer)
 	seedHeavyCustomer(b, s, p, signals, now)
 
 	grpcLis, httpLis := listen(b), listen(b)

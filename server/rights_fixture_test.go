@@ -15,10 +15,12 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/redistest"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+	"github.com/candorhq/candor/server/grpcapi"
 )
 
 // rightsFixture is a running Server (New, then Run on loopback listeners:
@@ -35,12 +37,12 @@ type rightsFixture struct {
 }
 
 // rfKeys are the fixture's API keys, one per role.
-var rfKeys = map[Role]string{
-	RoleStorefront:     "rf-storefront-key-0123456789",
-	RoleSupportAgent:   "rf-support-key-0123456789",
-	RoleMarketer:       "rf-marketer-key-0123456789",
-	RolePrivacyOfficer: "rf-privacy-officer-key-0123456789",
-	RoleAdmin:          "rf-admin-key-0123456789",
+var rfKeys = map[app.Role]string{
+	app.RoleStorefront:     "rf-storefront-key-0123456789",
+	app.RoleSupportAgent:   "rf-support-key-0123456789",
+	app.RoleMarketer:       "rf-marketer-key-0123456789",
+	app.RolePrivacyOfficer: "rf-privacy-officer-key-0123456789",
+	app.RoleAdmin:          "rf-admin-key-0123456789",
 }
 
 // rfStart is the fixture clock's first reading.
@@ -66,9 +68,9 @@ func (c *rfClock) Advance(d time.Duration) {
 func newRightsFixture(t *testing.T) *rightsFixture {
 	t.Helper()
 	r := redistest.New(t)
-	var keys []APIKey
+	var keys []grpcapi.APIKey
 	for role, key := range rfKeys {
-		k, err := NewAPIKey(role, key)
+		k, err := grpcapi.NewAPIKey(role, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +94,7 @@ func newRightsFixture(t *testing.T) *rightsFixture {
 	for i := 0; i < 12; i++ {
 		items = append(items, features.Item{ID: fmt.Sprintf("sku-%02d", i), Title: fmt.Sprintf("Item %d", i), Categories: []string{fmt.Sprintf("cat-%d", i%3)}})
 	}
-	if err := s.catalog.Upsert(ctx, items, rfStart.Add(-time.Hour)); err != nil {
+	if err := s.core.Catalog().Upsert(ctx, items, rfStart.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	for c := 0; c < 9; c++ {
@@ -125,7 +127,7 @@ func newRightsFixture(t *testing.T) *rightsFixture {
 
 // pseudonym is how the server names a customer.
 func (f *rightsFixture) pseudonym(customer string) features.Pseudonym {
-	return f.s.pseudonyms.Pseudonym(customer)
+	return f.s.core.Pseudonym(customer)
 }
 
 // grant records consent to purposes for a customer, through the store.
@@ -135,7 +137,7 @@ func (f *rightsFixture) grant(t testing.TB, customer string, purposes ...consent
 	for _, p := range purposes {
 		choices = append(choices, consent.Choice{Purpose: p, Granted: true})
 	}
-	if _, err := f.s.store.ApplyConsent(context.Background(), f.pseudonym(customer), consent.Change{
+	if _, err := f.s.core.Store().ApplyConsent(context.Background(), f.pseudonym(customer), consent.Change{
 		Choices: choices, NoticeVersion: "v1", Method: consent.MethodAPI, ActorRole: "storefront", At: f.clock.Now().Add(-48 * time.Hour),
 	}); err != nil {
 		t.Fatal(err)
@@ -146,7 +148,7 @@ func (f *rightsFixture) grant(t testing.TB, customer string, purposes ...consent
 // ids; every one must be stored.
 func (f *rightsFixture) track(t testing.TB, customer string, in ...features.SignalInput) []string {
 	t.Helper()
-	res, err := f.s.store.Track(context.Background(), f.pseudonym(customer), in, f.clock.Now())
+	res, err := f.s.core.Store().Track(context.Background(), f.pseudonym(customer), in, f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,10 @@ func (f *rightsFixture) shopper(t testing.TB, customer string) []string {
 
 // token mints a customer token, as CreateCustomerToken does.
 func (f *rightsFixture) token(customer string) string {
-	tok, _ := f.s.tokens.mint(f.pseudonym(customer), 10*time.Minute)
+	tok, _, err := f.s.core.CreateCustomerToken(context.Background(), storefront, customer, 10*time.Minute)
+	if err != nil {
+		panic(err)
+	}
 	return tok
 }
 
@@ -186,7 +191,7 @@ func callAs(credential string, kv ...string) context.Context {
 }
 
 // keyOf is the credential of a role's API key.
-func keyOf(r Role) string { return rfKeys[r] }
+func keyOf(r app.Role) string { return rfKeys[r] }
 
 func (f *rightsFixture) rights() candorv1.RightsServiceClient {
 	return candorv1.NewRightsServiceClient(f.conn)
@@ -207,7 +212,7 @@ func (f *rightsFixture) recs() candorv1.RecommendationServiceClient {
 // recommend asks for a storefront answer over gRPC, as the storefront.
 func (f *rightsFixture) recommend(t testing.TB, customer string) *candorv1.Recommendation {
 	t.Helper()
-	resp, err := f.recs().GetRecommendations(callAs(keyOf(RoleStorefront)), &candorv1.GetRecommendationsRequest{CustomerId: customer, Surface: "storefront", Limit: 5})
+	resp, err := f.recs().GetRecommendations(callAs(keyOf(app.RoleStorefront)), &candorv1.GetRecommendationsRequest{CustomerId: customer, Surface: "storefront", Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +256,7 @@ func (f *rightsFixture) rest(t testing.TB, method, path, credential, body string
 func (f *rightsFixture) ledger(t testing.TB, customer string) []consent.LedgerEntry {
 	t.Helper()
 	var out []consent.LedgerEntry
-	if err := f.s.store.EachLedgerEntry(context.Background(), f.pseudonym(customer), func(e consent.LedgerEntry) error {
+	if err := f.s.core.Store().EachLedgerEntry(context.Background(), f.pseudonym(customer), func(e consent.LedgerEntry) error {
 		out = append(out, e)
 		return nil
 	}); err != nil {
@@ -263,7 +268,7 @@ func (f *rightsFixture) ledger(t testing.TB, customer string) []consent.LedgerEn
 // consentOf returns a customer's consent state.
 func (f *rightsFixture) consentOf(t testing.TB, customer string) consent.State {
 	t.Helper()
-	st, err := f.s.store.Consent(context.Background(), f.pseudonym(customer))
+	st, err := f.s.core.Store().Consent(context.Background(), f.pseudonym(customer))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +279,7 @@ func (f *rightsFixture) consentOf(t testing.TB, customer string) consent.State {
 func (f *rightsFixture) signals(t testing.TB, customer string) map[string]features.Signal {
 	t.Helper()
 	out := map[string]features.Signal{}
-	if err := f.s.store.EachSignal(context.Background(), f.pseudonym(customer), func(s features.Signal) error {
+	if err := f.s.core.Store().EachSignal(context.Background(), f.pseudonym(customer), func(s features.Signal) error {
 		out[s.ID] = s
 		return nil
 	}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
@@ -73,13 +74,13 @@ func TestDeleteSignal(t *testing.T) {
 	if err != nil || resp.GetDeleted() {
 		t.Errorf("second DeleteSignal: %v (%v)", resp, err)
 	}
-	r, body := f.rest(t, http.MethodDelete, "/v1/customers/"+c+"/signals/"+target, keyOf(RoleStorefront), "", nil)
+	r, body := f.rest(t, http.MethodDelete, "/v1/customers/"+c+"/signals/"+target, keyOf(app.RoleStorefront), "", nil)
 	if r.StatusCode != http.StatusOK || !strings.Contains(string(body), `"deleted":false`) {
 		t.Errorf("REST delete of a deleted signal: %d %s", r.StatusCode, body)
 	}
 
 	// Logged as a change of the customer's, by the customer.
-	history, _, err := f.s.store.ControlHistory(context.Background(), f.pseudonym(c), 0, 100)
+	history, _, err := f.s.core.Store().ControlHistory(context.Background(), f.pseudonym(c), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +131,10 @@ func TestDeleteSignal(t *testing.T) {
 	}{
 		{"not a signal id", tok, &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: "sig_1"}, codes.InvalidArgument},
 		{"a recommendation id", tok, &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: rec.GetRecommendationId()}, codes.InvalidArgument},
-		{"no customer", keyOfCtx(RoleStorefront), &candorv1.DeleteSignalRequest{SignalId: ids[0]}, codes.InvalidArgument},
+		{"no customer", keyOfCtx(app.RoleStorefront), &candorv1.DeleteSignalRequest{SignalId: ids[0]}, codes.InvalidArgument},
 		{"another customer's token", callAs(f.token("rights-del-other")), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}, codes.PermissionDenied},
-		{"the marketer", keyOfCtx(RoleMarketer), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}, codes.PermissionDenied},
-		{"the privacy officer", keyOfCtx(RolePrivacyOfficer), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}, codes.PermissionDenied},
+		{"the marketer", keyOfCtx(app.RoleMarketer), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}, codes.PermissionDenied},
+		{"the privacy officer", keyOfCtx(app.RolePrivacyOfficer), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}, codes.PermissionDenied},
 	} {
 		_, err := f.rights().DeleteSignal(tc.ctx, tc.req)
 		wantCode(t, tc.name, err, tc.code)
@@ -147,13 +148,13 @@ func TestDeleteSignal(t *testing.T) {
 		t.Error("a refused delete deleted something")
 	}
 	// The support chat may delete too.
-	if resp, err := f.rights().DeleteSignal(keyOfCtx(RoleSupportAgent), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}); err != nil || (ids[0] != target) != resp.GetDeleted() {
+	if resp, err := f.rights().DeleteSignal(keyOfCtx(app.RoleSupportAgent), &candorv1.DeleteSignalRequest{CustomerId: c, SignalId: ids[0]}); err != nil || (ids[0] != target) != resp.GetDeleted() {
 		t.Errorf("support DeleteSignal: %v (%v)", resp, err)
 	}
 }
 
 // keyOfCtx is a call context with a role's API key.
-func keyOfCtx(r Role) context.Context { return callAs(keyOf(r)) }
+func keyOfCtx(r app.Role) context.Context { return callAs(keyOf(r)) }
 
 // TestCorrectSignal: a signal's item or time is corrected, with the expiry
 // following the time; bad corrections are refused and change nothing.
@@ -186,7 +187,7 @@ func TestCorrectSignal(t *testing.T) {
 		t.Fatalf("REST correction: %d %s", r.StatusCode, body)
 	}
 	got := f.signals(t, c)[ids[0]]
-	if got.ItemID != "sku-01" || !got.OccurredAt.Equal(at) || !got.ExpiresAt.Equal(at.Add(f.s.store.Retention().For(consent.View))) {
+	if got.ItemID != "sku-01" || !got.OccurredAt.Equal(at) || !got.ExpiresAt.Equal(at.Add(f.s.core.Store().Retention().For(consent.View))) {
 		t.Errorf("after the time correction: %+v", got)
 	}
 	var answer struct {
@@ -197,12 +198,12 @@ func TestCorrectSignal(t *testing.T) {
 	}
 
 	// Both at once, by the storefront.
-	if _, err := f.rights().CorrectSignal(keyOfCtx(RoleStorefront), &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: ids[1], ItemId: "sku-04", OccurredAt: timestamppb.New(rfStart.Add(-time.Hour))}); err != nil {
+	if _, err := f.rights().CorrectSignal(keyOfCtx(app.RoleStorefront), &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: ids[1], ItemId: "sku-04", OccurredAt: timestamppb.New(rfStart.Add(-time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Logged, by actor.
-	history, _, err := f.s.store.ControlHistory(context.Background(), f.pseudonym(c), 0, 100)
+	history, _, err := f.s.core.Store().ControlHistory(context.Background(), f.pseudonym(c), 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestCorrectSignal(t *testing.T) {
 	wantCode(t, "the answer citing the corrected signal", err, codes.NotFound)
 
 	snapshot := f.signals(t, c)
-	retention := f.s.store.Retention().For(consent.View)
+	retention := f.s.core.Store().Retention().For(consent.View)
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context
@@ -235,7 +236,7 @@ func TestCorrectSignal(t *testing.T) {
 		{"not a signal id", tok, &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: "sig_x", ItemId: "sku-01"}, codes.InvalidArgument},
 		{"an unknown signal", tok, &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: features.NewID("sig_"), ItemId: "sku-01"}, codes.NotFound},
 		{"another customer's token", callAs(f.token("rights-fix-other")), &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: ids[2], ItemId: "sku-01"}, codes.PermissionDenied},
-		{"the marketer", keyOfCtx(RoleMarketer), &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: ids[2], ItemId: "sku-01"}, codes.PermissionDenied},
+		{"the marketer", keyOfCtx(app.RoleMarketer), &candorv1.CorrectSignalRequest{CustomerId: c, SignalId: ids[2], ItemId: "sku-01"}, codes.PermissionDenied},
 	} {
 		_, err := f.rights().CorrectSignal(tc.ctx, tc.req)
 		wantCode(t, tc.name, err, tc.code)
@@ -243,7 +244,7 @@ func TestCorrectSignal(t *testing.T) {
 	if after := f.signals(t, c); !mapsEqualSignals(after, snapshot) {
 		t.Error("a refused correction changed a signal")
 	}
-	if h, _, err := f.s.store.ControlHistory(context.Background(), f.pseudonym(c), 0, 100); err != nil || len(h) != len(history) {
+	if h, _, err := f.s.core.Store().ControlHistory(context.Background(), f.pseudonym(c), 0, 100); err != nil || len(h) != len(history) {
 		t.Errorf("a refused correction was logged (%v): %d entries, want %d", err, len(h), len(history))
 	}
 }
@@ -277,7 +278,7 @@ func TestObjectToProfiling(t *testing.T) {
 
 	_, err := f.rights().ObjectToProfiling(callAs(f.token(c)), &candorv1.ObjectToProfilingRequest{CustomerId: c})
 	wantCode(t, "objection without a notice version", err, codes.InvalidArgument)
-	_, err = f.rights().ObjectToProfiling(keyOfCtx(RoleMarketer), &candorv1.ObjectToProfilingRequest{CustomerId: c, NoticeVersion: "privacy-2026-11"})
+	_, err = f.rights().ObjectToProfiling(keyOfCtx(app.RoleMarketer), &candorv1.ObjectToProfilingRequest{CustomerId: c, NoticeVersion: "privacy-2026-11"})
 	wantCode(t, "objection by the marketer", err, codes.PermissionDenied)
 	_, err = f.rights().ObjectToProfiling(callAs(f.token("someone-else")), &candorv1.ObjectToProfilingRequest{CustomerId: c, NoticeVersion: "privacy-2026-11"})
 	wantCode(t, "objection with another customer's token", err, codes.PermissionDenied)
@@ -336,7 +337,7 @@ func TestObjectToProfiling(t *testing.T) {
 	}
 
 	// Over REST, by the support chat, it is recorded again.
-	r, body := f.rest(t, http.MethodPost, "/v1/customers/"+c+":objectToProfiling", keyOf(RoleSupportAgent), `{"notice_version":"privacy-2026-11"}`, nil)
+	r, body := f.rest(t, http.MethodPost, "/v1/customers/"+c+":objectToProfiling", keyOf(app.RoleSupportAgent), `{"notice_version":"privacy-2026-11"}`, nil)
 	if r.StatusCode != http.StatusOK || !strings.Contains(string(body), `"method":"objection"`) {
 		t.Errorf("REST objection: %d %s", r.StatusCode, body)
 	}
@@ -348,7 +349,7 @@ func TestImportTcfConsent(t *testing.T) {
 	t.Parallel()
 	f := newRightsFixture(t)
 	const c = "rights-tcf"
-	store := keyOfCtx(RoleStorefront)
+	store := keyOfCtx(app.RoleStorefront)
 
 	resp, err := f.rights().ImportTcfConsent(store, &candorv1.ImportTcfConsentRequest{CustomerId: c, TcString: tcPurposes1to10})
 	if err != nil {
@@ -372,7 +373,7 @@ func TestImportTcfConsent(t *testing.T) {
 	}
 
 	// A later string consenting to nothing withdraws both, over REST.
-	r, body := f.rest(t, http.MethodPost, "/v1/customers/"+c+"/consents:importTcf", keyOf(RoleStorefront), `{"tc_string":"`+tcNoPurposes+`"}`, nil)
+	r, body := f.rest(t, http.MethodPost, "/v1/customers/"+c+"/consents:importTcf", keyOf(app.RoleStorefront), `{"tc_string":"`+tcNoPurposes+`"}`, nil)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("REST import: %d %s", r.StatusCode, body)
 	}
@@ -397,8 +398,8 @@ func TestImportTcfConsent(t *testing.T) {
 		{"empty", store, "", codes.InvalidArgument, "tc_string"},
 		{"too long", store, "C" + strings.Repeat("A", consent.MaxTCStringLen), codes.InvalidArgument, "tc_string"},
 		{"the customer themself", callAs(f.token(c)), tcPurposes1to10, codes.PermissionDenied, ""},
-		{"the support chat", keyOfCtx(RoleSupportAgent), tcPurposes1to10, codes.PermissionDenied, ""},
-		{"the marketer", keyOfCtx(RoleMarketer), tcPurposes1to10, codes.PermissionDenied, ""},
+		{"the support chat", keyOfCtx(app.RoleSupportAgent), tcPurposes1to10, codes.PermissionDenied, ""},
+		{"the marketer", keyOfCtx(app.RoleMarketer), tcPurposes1to10, codes.PermissionDenied, ""},
 	} {
 		_, err := f.rights().ImportTcfConsent(tc.ctx, &candorv1.ImportTcfConsentRequest{CustomerId: c, TcString: tc.tc})
 		wantCode(t, tc.name, err, tc.code)
@@ -422,7 +423,7 @@ func TestEraseCustomer(t *testing.T) {
 	p := f.pseudonym(c)
 	ids := f.shopper(t, c)
 	f.grant(t, c, consent.ModelTraining)
-	if _, _, err := f.s.store.SetControl(ctx, p, features.ControlItem, "sku-11", "customer", f.clock.Now()); err != nil {
+	if _, _, err := f.s.core.Store().SetControl(ctx, p, features.ControlItem, "sku-11", "customer", f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	rec := f.recommend(t, c)
@@ -442,9 +443,9 @@ func TestEraseCustomer(t *testing.T) {
 		ctx  context.Context
 	}{
 		{"another customer's token", callAs(f.token("rights-erase-bob"))},
-		{"the support chat", keyOfCtx(RoleSupportAgent)},
-		{"the privacy officer", keyOfCtx(RolePrivacyOfficer)},
-		{"the marketer", keyOfCtx(RoleMarketer)},
+		{"the support chat", keyOfCtx(app.RoleSupportAgent)},
+		{"the privacy officer", keyOfCtx(app.RolePrivacyOfficer)},
+		{"the marketer", keyOfCtx(app.RoleMarketer)},
 	} {
 		_, err := f.rights().EraseCustomer(tc.ctx, &candorv1.EraseCustomerRequest{CustomerId: c})
 		wantCode(t, tc.name, err, codes.PermissionDenied)
@@ -490,17 +491,17 @@ func TestEraseCustomer(t *testing.T) {
 	if got := f.customerKeys(t, "rights-erase-bob"); !slices.Equal(got, bobKeys) {
 		t.Errorf("bob's keys %v, were %v", got, bobKeys)
 	}
-	_, err = f.recs().GetRecommendation(keyOfCtx(RolePrivacyOfficer), &candorv1.GetRecommendationRequest{RecommendationId: rec.GetRecommendationId()})
+	_, err = f.recs().GetRecommendation(keyOfCtx(app.RolePrivacyOfficer), &candorv1.GetRecommendationRequest{RecommendationId: rec.GetRecommendationId()})
 	wantCode(t, "the erased customer's answer", err, codes.NotFound)
-	_, err = f.reviewsClient().GetReview(keyOfCtx(RolePrivacyOfficer), &candorv1.GetReviewRequest{CaseId: review.GetCase().GetCaseId()})
+	_, err = f.reviewsClient().GetReview(keyOfCtx(app.RolePrivacyOfficer), &candorv1.GetReviewRequest{CaseId: review.GetCase().GetCaseId()})
 	wantCode(t, "the erased customer's review case", err, codes.NotFound)
-	queue, err := f.reviewsClient().ListReviews(keyOfCtx(RolePrivacyOfficer), &candorv1.ListReviewsRequest{})
+	queue, err := f.reviewsClient().ListReviews(keyOfCtx(app.RolePrivacyOfficer), &candorv1.ListReviewsRequest{})
 	if err != nil || len(queue.GetCases()) != 0 {
 		t.Errorf("review queue %v (%v)", queue, err)
 	}
 
 	// Again, by the storefront over REST: zero counts.
-	r, body := f.rest(t, http.MethodDelete, "/v1/customers/"+c, keyOf(RoleStorefront), "", nil)
+	r, body := f.rest(t, http.MethodDelete, "/v1/customers/"+c, keyOf(app.RoleStorefront), "", nil)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("second erasure: %d %s", r.StatusCode, body)
 	}
@@ -538,7 +539,7 @@ func TestEraseCustomer(t *testing.T) {
 			}
 		}
 	}
-	list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{})
+	list, err := f.rights().ListErasureReceipts(keyOfCtx(app.RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,21 +554,21 @@ func TestEraseCustomer(t *testing.T) {
 		t.Errorf("longest pending %d s", list.GetLongestPendingSeconds())
 	}
 	f.clock.Advance(10 * time.Minute)
-	if list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{}); err != nil || list.GetLongestPendingSeconds() != 600 {
+	if list, err := f.rights().ListErasureReceipts(keyOfCtx(app.RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{}); err != nil || list.GetLongestPendingSeconds() != 600 {
 		t.Errorf("longest pending %d s, want 600 (%v)", list.GetLongestPendingSeconds(), err)
 	}
 	// After a retraining the erasures are no longer pending.
 	if err := f.s.TrainNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{}); err != nil || list.GetLongestPendingSeconds() != 0 || len(list.GetReceipts()) == 0 || list.GetReceipts()[0].GetModelPending() {
+	if list, err := f.rights().ListErasureReceipts(keyOfCtx(app.RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{}); err != nil || list.GetLongestPendingSeconds() != 0 || len(list.GetReceipts()) == 0 || list.GetReceipts()[0].GetModelPending() {
 		t.Errorf("after retraining: %v (%v)", list, err)
 	}
-	for _, cred := range []string{keyOf(RoleStorefront), keyOf(RoleSupportAgent), keyOf(RoleMarketer), keyOf(RoleAdmin), f.token(c)} {
+	for _, cred := range []string{keyOf(app.RoleStorefront), keyOf(app.RoleSupportAgent), keyOf(app.RoleMarketer), keyOf(app.RoleAdmin), f.token(c)} {
 		_, err := f.rights().ListErasureReceipts(callAs(cred), &candorv1.ListErasureReceiptsRequest{})
 		wantCode(t, "ListErasureReceipts by "+cred[:8], err, codes.PermissionDenied)
 	}
-	if r, _ := f.rest(t, http.MethodGet, "/v1/erasures", keyOf(RoleStorefront), "", nil); r.StatusCode != http.StatusForbidden {
+	if r, _ := f.rest(t, http.MethodGet, "/v1/erasures", keyOf(app.RoleStorefront), "", nil); r.StatusCode != http.StatusForbidden {
 		t.Errorf("storefront GET /v1/erasures: %d", r.StatusCode)
 	}
 }
@@ -581,14 +582,14 @@ func TestLongestPendingSpansEveryPage(t *testing.T) {
 		if i > 0 {
 			f.clock.Advance(5 * time.Minute)
 		}
-		if _, err := f.rights().EraseCustomer(keyOfCtx(RoleStorefront), &candorv1.EraseCustomerRequest{CustomerId: c}); err != nil {
+		if _, err := f.rights().EraseCustomer(keyOfCtx(app.RoleStorefront), &candorv1.EraseCustomerRequest{CustomerId: c}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	f.clock.Advance(time.Minute)
 	// The first page holds the newest receipt only, erased a minute ago;
 	// the oldest pending one was erased eleven minutes ago.
-	list, err := f.rights().ListErasureReceipts(keyOfCtx(RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{PageSize: 1})
+	list, err := f.rights().ListErasureReceipts(keyOfCtx(app.RolePrivacyOfficer), &candorv1.ListErasureReceiptsRequest{PageSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

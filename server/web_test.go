@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/redistest"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
+	"github.com/candorhq/candor/server/grpcapi"
 )
 
 // whyFixture is a Server (built with New over the test's Redis) with a
@@ -40,16 +42,21 @@ type whyFixture struct {
 	signals map[string]string // tracked signal id -> item id
 }
 
+// whyNotice is the notice version the fixture's operator configures: every
+// choice made on the pages is recorded under it.
+const whyNotice = "shop-notice-2026-12"
+
 func newWhyFixture(t *testing.T) *whyFixture {
 	t.Helper()
 	r := redistest.New(t)
-	k, err := NewAPIKey(RoleStorefront, "a-storefront-key-0123456789")
+	k, err := grpcapi.NewAPIKey(app.RoleStorefront, "a-storefront-key-0123456789")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig()
-	cfg.Namespace, cfg.Secret, cfg.APIKeys = r.Namespace, features.GenerateSecret(), []APIKey{k}
+	cfg.Namespace, cfg.Secret, cfg.APIKeys = r.Namespace, features.GenerateSecret(), []grpcapi.APIKey{k}
 	cfg.Train.MinSupport = 2
+	cfg.NoticeVersion = whyNotice
 	f := &whyFixture{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), signals: map[string]string{}}
 	s, err := New(cfg, r.Client, Options{Now: func() time.Time { return f.now }})
 	if err != nil {
@@ -62,12 +69,12 @@ func newWhyFixture(t *testing.T) *whyFixture {
 	for i := 0; i < 12; i++ {
 		items = append(items, features.Item{ID: fmt.Sprintf("sku-%02d", i), Title: fmt.Sprintf("Item <%d>", i), Categories: []string{fmt.Sprintf("cat-%d", i%3)}})
 	}
-	if err := s.catalog.Upsert(ctx, items, f.now.Add(-time.Hour)); err != nil {
+	if err := s.core.Catalog().Upsert(ctx, items, f.now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	grant := func(id string, p consent.Purpose) features.Pseudonym {
-		ps := s.pseudonyms.Pseudonym(id)
-		if _, err := s.store.ApplyConsent(ctx, ps, consent.Change{
+		ps := s.core.Pseudonym(id)
+		if _, err := s.core.Store().ApplyConsent(ctx, ps, consent.Change{
 			Choices: []consent.Choice{{Purpose: p, Granted: true}}, NoticeVersion: "v1", Method: consent.MethodAPI,
 			ActorRole: "storefront", At: f.now.Add(-48 * time.Hour),
 		}); err != nil {
@@ -82,7 +89,7 @@ func newWhyFixture(t *testing.T) *whyFixture {
 		for i := c % 3; i < 12; i += 3 {
 			in = append(in, features.SignalInput{Type: "view", ItemID: fmt.Sprintf("sku-%02d", i), Purposes: []string{"model_training"}, OccurredAt: f.now.Add(-time.Hour)})
 		}
-		if _, err := s.store.Track(ctx, p, in, f.now); err != nil {
+		if _, err := s.core.Store().Track(ctx, p, in, f.now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,7 +104,7 @@ func newWhyFixture(t *testing.T) *whyFixture {
 		features.SignalInput{Type: "add_to_cart", ItemID: "sku-00", Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-5 * time.Hour)},
 		features.SignalInput{Type: "search", ItemID: "sku-03", Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-6 * time.Hour)},
 	)
-	res, err := s.store.Track(ctx, f.alice, in, f.now)
+	res, err := s.core.Store().Track(ctx, f.alice, in, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,18 +122,17 @@ func newWhyFixture(t *testing.T) *whyFixture {
 		t.Fatalf("alice's answer is not personalised: %v", f.answer)
 	}
 	f.recID = f.answer.GetRecommendationId()
-	f.token, _ = s.tokens.mint(f.alice, 10*time.Minute)
+	f.token = s.mintToken(t, "alice", 10*time.Minute)
 	return f
 }
 
 func (f *whyFixture) recommend(t *testing.T, customer string) *candorv1.Recommendation {
 	t.Helper()
-	ctx := context.WithValue(context.Background(), principalKey{}, principal{role: RoleStorefront})
-	resp, err := (&recommendationService{app: f.s.app}).GetRecommendations(ctx, &candorv1.GetRecommendationsRequest{CustomerId: customer, Surface: "storefront", Limit: 5})
+	rec, err := f.s.recommendAs(context.Background(), app.RoleStorefront, app.RecommendRequest{CustomerID: customer, Surface: "storefront", Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.GetRecommendation()
+	return rec
 }
 
 // citedSignal returns a signal alice's answer cites.
@@ -264,7 +270,7 @@ func TestWhyLinkMovesTokenIntoCookie(t *testing.T) {
 		t.Fatalf("status %d, Location %q; want 303 to the page without the token", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	c := cookieNamed(resp, whyCookie)
-	_, expires, _ := f.s.tokens.open(f.token)
+	expires := f.s.tokenExpiry(t, f.token)
 	switch {
 	case c == nil:
 		t.Fatal("no session cookie")
@@ -285,7 +291,7 @@ func TestWhyLinkMovesTokenIntoCookie(t *testing.T) {
 	}
 
 	page := f.page(t, c)
-	if strings.Contains(page, f.token) || strings.Contains(page, strings.TrimPrefix(f.token, tokenPrefix)) {
+	if strings.Contains(page, f.token) || strings.Contains(page, strings.TrimPrefix(f.token, app.TokenPrefix)) {
 		t.Fatal("the page holds the customer token")
 	}
 	if strings.Contains(page, string(f.alice)) || strings.Contains(page, "alice") {
@@ -368,7 +374,7 @@ func TestWhyRefusesWhoItShould(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)
 	session := f.open(t, f.token)
-	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bobToken := f.s.mintToken(t, "bob", 10*time.Minute)
 	bob := f.open(t, bobToken)
 	forged := []byte(f.token)
 	forged[len(forged)-3] ^= 1
@@ -427,7 +433,7 @@ func TestWhyFormsNeedTheSessionsToken(t *testing.T) {
 	f := newWhyFixture(t)
 	session := f.open(t, f.token)
 	token := formToken(t, f.page(t, session))
-	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bobToken := f.s.mintToken(t, "bob", 10*time.Minute)
 	bob := f.open(t, bobToken)
 	signal := f.citedSignal(t)
 	form := func(csrf string) url.Values {
@@ -441,10 +447,10 @@ func TestWhyFormsNeedTheSessionsToken(t *testing.T) {
 	}{
 		{"no form token", whyRequest{method: "POST", path: path, form: url.Values{"action": {"set"}, "kind": {"signals"}, "target": {signal}}, cookies: []*http.Cookie{session}}, 403},
 		{"a wrong form token", whyRequest{method: "POST", path: path, form: form(otherToken(token)), cookies: []*http.Cookie{session}}, 403},
-		{"the form token of another session", whyRequest{method: "POST", path: path, form: form(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{session}}, 403},
+		{"the form token of another session", whyRequest{method: "POST", path: path, form: form(f.s.formToken(bobToken)), cookies: []*http.Cookie{session}}, 403},
 		{"started by another site", whyRequest{method: "POST", path: path, form: form(token), cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403},
 		{"no cookie", whyRequest{method: "POST", path: path, form: form(token)}, 401},
-		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: form(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{bob}}, 403},
+		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: form(f.s.formToken(bobToken)), cookies: []*http.Cookie{bob}}, 403},
 		{"revoking consent without the form token", whyRequest{method: "POST", path: "/why/" + f.recID + "/consent", form: url.Values{"action": {"revoke"}}, cookies: []*http.Cookie{session}}, 403},
 	} {
 		resp := f.do(t, c.req)
@@ -456,10 +462,10 @@ func TestWhyFormsNeedTheSessionsToken(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	if controls, err := f.s.store.Controls(ctx, f.alice); err != nil || len(controls.List()) != 0 {
+	if controls, err := f.s.core.Store().Controls(ctx, f.alice); err != nil || len(controls.List()) != 0 {
 		t.Fatalf("refused requests changed the controls: %v %v", controls.List(), err)
 	}
-	if state, err := f.s.store.Consent(ctx, f.alice); err != nil || !state.Granted(consent.Personalization) {
+	if state, err := f.s.core.Store().Consent(ctx, f.alice); err != nil || !state.Granted(consent.Personalization) {
 		t.Fatalf("refused requests changed the consent: %v", err)
 	}
 }
@@ -491,7 +497,7 @@ func TestWhyControlsChangeTheStore(t *testing.T) {
 
 	// Don't use this.
 	page := after(post("/controls", url.Values{"action": {"set"}, "kind": {"signals"}, "target": {signal}}))
-	controls, err := f.s.store.Controls(ctx, f.alice)
+	controls, err := f.s.core.Store().Controls(ctx, f.alice)
 	if err != nil || !controls.SuppressedSignal(signal) {
 		t.Fatalf("the signal is not suppressed in the store: %v", err)
 	}
@@ -500,7 +506,7 @@ func TestWhyControlsChangeTheStore(t *testing.T) {
 			t.Errorf("after don't use this, the page lacks %q", want)
 		}
 	}
-	history, _, err := f.s.store.ControlHistory(ctx, f.alice, 0, 10)
+	history, _, err := f.s.core.Store().ControlHistory(ctx, f.alice, 0, 10)
 	if err != nil || len(history) != 1 || history[0].ActorRole != "customer" || history[0].Action != "set" {
 		t.Fatalf("control history %+v, %v", history, err)
 	}
@@ -520,7 +526,7 @@ func TestWhyControlsChangeTheStore(t *testing.T) {
 
 	// Undo.
 	page = after(post("/controls", url.Values{"action": {"remove"}, "kind": {"signals"}, "target": {signal}}))
-	if controls, _ := f.s.store.Controls(ctx, f.alice); controls.SuppressedSignal(signal) {
+	if controls, _ := f.s.core.Store().Controls(ctx, f.alice); controls.SuppressedSignal(signal) {
 		t.Fatal("undo left the signal suppressed")
 	}
 	if !strings.Contains(page, "We will use your ") {
@@ -530,14 +536,14 @@ func TestWhyControlsChangeTheStore(t *testing.T) {
 	// Not interested in an item, then a category.
 	item := f.answer.GetItems()[0].GetItemId()
 	page = after(post("/controls", url.Values{"action": {"set"}, "kind": {"items"}, "target": {item}}))
-	if controls, _ := f.s.store.Controls(ctx, f.alice); !controls.NotInterestedItem(item) {
+	if controls, _ := f.s.core.Store().Controls(ctx, f.alice); !controls.NotInterestedItem(item) {
 		t.Fatal("the item control is not in the store")
 	}
 	if !strings.Contains(page, "We will not suggest Item &lt;") || !strings.Contains(page, "Show this item again") {
 		t.Error("after not interested in an item, the page does not say so")
 	}
 	page = after(post("/controls", url.Values{"action": {"set"}, "kind": {"categories"}, "target": {"cat-1"}}))
-	if controls, _ := f.s.store.Controls(ctx, f.alice); !controls.NotInterestedCategory("cat-1") {
+	if controls, _ := f.s.core.Store().Controls(ctx, f.alice); !controls.NotInterestedCategory("cat-1") {
 		t.Fatal("the category control is not in the store")
 	}
 	if !strings.Contains(page, "We will not suggest anything in cat-1 any more.") || !strings.Contains(page, "Not interested: everything in cat-1") {
@@ -560,7 +566,7 @@ func TestWhyControlsChangeTheStore(t *testing.T) {
 			t.Errorf("%v: status %d, want %d saying %q with a way back:\n%s", c.form, resp.StatusCode, c.status, c.says, page)
 		}
 	}
-	if history, total, _ := f.s.store.ControlHistory(ctx, f.alice, 0, 100); total != 4 {
+	if history, total, _ := f.s.core.Store().ControlHistory(ctx, f.alice, 0, 100); total != 4 {
 		t.Fatalf("%d control changes recorded, want 4: %+v", total, history)
 	}
 }
@@ -575,16 +581,16 @@ func TestWhyStopPersonalising(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke: status %d: %s", resp.StatusCode, body(t, resp))
 	}
-	state, err := f.s.store.Consent(ctx, f.alice)
+	state, err := f.s.core.Store().Consent(ctx, f.alice)
 	if err != nil || state.Granted(consent.Personalization) || state.Decisions[consent.Personalization].Status != consent.StatusWithdrawn {
 		t.Fatalf("consent after revoking: %+v, %v", state.Decisions[consent.Personalization], err)
 	}
-	ledger, _, err := f.s.store.Ledger(ctx, f.alice, 0, 10)
+	ledger, _, err := f.s.core.Store().Ledger(ctx, f.alice, 0, 10)
 	if err != nil || len(ledger) != 2 {
 		t.Fatalf("ledger %+v, %v", ledger, err)
 	}
-	if e := ledger[1]; e.Purpose != "personalization" || e.Granted || e.Method != "ui" || e.ActorRole != "customer" || e.NoticeVersion != "v1" {
-		t.Fatalf("the revocation is recorded as %+v", e)
+	if e := ledger[1]; e.Purpose != "personalization" || e.Granted || e.Method != "ui" || e.ActorRole != "customer" || e.NoticeVersion != whyNotice {
+		t.Fatalf("the revocation is recorded as %+v; want under the configured notice version %q", e, whyNotice)
 	}
 	if f.recommend(t, "alice").GetPersonalized() {
 		t.Fatal("the next answer is still personalised")
@@ -600,7 +606,7 @@ func TestWhyStopPersonalising(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("grant: status %d", resp.StatusCode)
 	}
-	if state, _ := f.s.store.Consent(ctx, f.alice); !state.Granted(consent.Personalization) {
+	if state, _ := f.s.core.Store().Consent(ctx, f.alice); !state.Granted(consent.Personalization) {
 		t.Fatal("start again did not grant consent")
 	}
 }
@@ -630,7 +636,7 @@ func TestWhyPageWithoutPersonalData(t *testing.T) {
 	if rec.GetPersonalized() || len(rec.GetItems()) == 0 {
 		t.Fatalf("bob's answer: %v", rec)
 	}
-	token, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 5*time.Minute)
+	token := f.s.mintToken(t, "bob", 5*time.Minute)
 	f.recID = rec.GetRecommendationId()
 	page := f.page(t, f.open(t, token))
 	for _, want := range []string{
@@ -692,7 +698,7 @@ func TestWhyHonoursGPC(t *testing.T) {
 			t.Errorf("GPC recorded %+v", e)
 		}
 	}
-	state, err := f.s.store.Consent(ctx, f.alice)
+	state, err := f.s.core.Store().Consent(ctx, f.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -704,7 +710,7 @@ func TestWhyHonoursGPC(t *testing.T) {
 // casesOf returns the customer's review cases about the fixture's answer.
 func (f *whyFixture) casesOf(t *testing.T, p features.Pseudonym) []*explain.Case {
 	t.Helper()
-	all, err := f.s.reviews.Customer(context.Background(), p)
+	all, err := f.s.core.Reviews().Customer(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -780,7 +786,7 @@ func TestWhyAskAPerson(t *testing.T) {
 	if a, err := c.Recommendation(); err != nil || a.ID != f.recID || len(a.Items) != len(f.answer.GetItems()) {
 		t.Fatalf("the case's recommendation: %v, %v", a, err)
 	}
-	queue, _, err := f.s.reviews.Queue(ctx, explain.ReviewOpen, 0, 10)
+	queue, _, err := f.s.core.Reviews().Queue(ctx, explain.ReviewOpen, 0, 10)
 	if err != nil || len(queue) != 1 || queue[0].ID != c.ID {
 		t.Fatalf("the privacy officer's queue: %v, %v", queue, err)
 	}
@@ -803,9 +809,12 @@ func TestWhyAskAPerson(t *testing.T) {
 	if strings.Contains(page, `/review"`) || strings.Contains(page, "<textarea") {
 		t.Error("with a request pending, the page still offers the form")
 	}
-	// The same request again (a double click) is not a second case.
-	if resp := post("contest", "I never looked at <these>.\r\nPlease check."); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("the same request again: status %d", resp.StatusCode)
+	// The same request again (a double click, a second tab) is not a
+	// second case: 409, saying the first is still waiting, as over the API.
+	if resp := post("contest", "I never looked at <these>.\r\nPlease check."); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("the same request again: status %d, want 409", resp.StatusCode)
+	} else if b := body(t, resp); !strings.Contains(b, "You have already asked") || !strings.Contains(b, "still waiting for a person") {
+		t.Errorf("the same request again: the page does not say it is already waiting: %s", b)
 	}
 	if n := len(f.casesOf(t, f.alice)); n != 1 {
 		t.Fatalf("the same request twice opened %d cases", n)
@@ -818,13 +827,13 @@ func TestWhyAskAPerson(t *testing.T) {
 	}
 
 	// A person looks at it, then answers; then the customer can ask again.
-	if _, err := f.s.reviews.Update(ctx, c.ID, explain.ReviewInReview, "", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Update(ctx, c.ID, explain.ReviewInReview, "", f.now); err != nil {
 		t.Fatal(err)
 	}
 	if page := f.page(t, session); !strings.Contains(page, "Status: a person is looking at it.") || strings.Contains(page, "<textarea") {
 		t.Error("in review: the page does not say so, or offers the form")
 	}
-	if _, err := f.s.reviews.Update(ctx, c.ID, explain.ReviewResolved, "We checked: these come from your cart.", f.now); err != nil {
+	if _, err := f.s.core.Reviews().Update(ctx, c.ID, explain.ReviewResolved, "We checked: these come from your cart.", f.now); err != nil {
 		t.Fatal(err)
 	}
 	page = f.page(t, session)
@@ -846,7 +855,7 @@ func TestWhyAskAPerson(t *testing.T) {
 	}
 	// Nobody else sees alice's requests on their page.
 	bobRec := f.recommend(t, "bob")
-	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 5*time.Minute)
+	bobToken := f.s.mintToken(t, "bob", 5*time.Minute)
 	f.recID = bobRec.GetRecommendationId()
 	if page := f.page(t, f.open(t, bobToken)); strings.Contains(page, "Status:") || !strings.Contains(page, "<textarea") {
 		t.Error("bob's page shows a request, or no form")
@@ -861,7 +870,7 @@ func TestWhyAskRefusals(t *testing.T) {
 	f := newWhyFixture(t)
 	session := f.open(t, f.token)
 	token := formToken(t, f.page(t, session))
-	bobToken, _ := f.s.tokens.mint(f.s.pseudonyms.Pseudonym("bob"), 10*time.Minute)
+	bobToken := f.s.mintToken(t, "bob", 10*time.Minute)
 	bob := f.open(t, bobToken)
 	path := "/why/" + f.recID + "/review"
 	form := func(csrf, kind, message string) url.Values {
@@ -880,10 +889,10 @@ func TestWhyAskRefusals(t *testing.T) {
 	}{
 		{"no form token", whyRequest{method: "POST", path: path, form: good(""), cookies: []*http.Cookie{session}}, 403, "out of date"},
 		{"a wrong form token", whyRequest{method: "POST", path: path, form: good(otherToken(token)), cookies: []*http.Cookie{session}}, 403, "out of date"},
-		{"the form token of another session", whyRequest{method: "POST", path: path, form: good(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{session}}, 403, "out of date"},
+		{"the form token of another session", whyRequest{method: "POST", path: path, form: good(f.s.formToken(bobToken)), cookies: []*http.Cookie{session}}, 403, "out of date"},
 		{"started by another site", whyRequest{method: "POST", path: path, form: good(token), cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403, "out of date"},
 		{"no cookie", whyRequest{method: "POST", path: path, form: good(token)}, 401, "open it again from the shop"},
-		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: good(f.s.formToken(whySession{token: bobToken})), cookies: []*http.Cookie{bob}}, 403, "another customer"},
+		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: good(f.s.formToken(bobToken)), cookies: []*http.Cookie{bob}}, 403, "another customer"},
 		{"a bad id", whyRequest{method: "POST", path: "/why/rec_nope/review", form: good(token), cookies: []*http.Cookie{session}}, 400, "not complete"},
 		{"no kind", whyRequest{method: "POST", path: path, form: form(token, "", "Please check."), cookies: []*http.Cookie{session}}, 400, "kind: "},
 		{"an unknown kind", whyRequest{method: "POST", path: path, form: form(token, "complaint", "Please check."), cookies: []*http.Cookie{session}}, 400, "kind: &#34;complaint&#34; is not a kind of review"},
@@ -911,12 +920,12 @@ func TestWhyAskRefusals(t *testing.T) {
 			t.Errorf("%s: a refused request reports a change", c.name)
 		}
 	}
-	for _, p := range []features.Pseudonym{f.alice, f.s.pseudonyms.Pseudonym("bob")} {
-		if cases, err := f.s.reviews.Customer(context.Background(), p); err != nil || len(cases) != 0 {
+	for _, p := range []features.Pseudonym{f.alice, f.s.core.Pseudonym("bob")} {
+		if cases, err := f.s.core.Reviews().Customer(context.Background(), p); err != nil || len(cases) != 0 {
 			t.Fatalf("refused requests opened cases: %+v, %v", cases, err)
 		}
 	}
-	if queue, total, err := f.s.reviews.Queue(context.Background(), explain.ReviewOpen, 0, 10); err != nil || total != 0 {
+	if queue, total, err := f.s.core.Reviews().Queue(context.Background(), explain.ReviewOpen, 0, 10); err != nil || total != 0 {
 		t.Fatalf("refused requests queued cases: %+v, %v", queue, err)
 	}
 }
@@ -928,12 +937,11 @@ func TestWhyAskRefusals(t *testing.T) {
 func TestWhyGPCKeepsMarketingOff(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)
-	ctx := context.WithValue(context.Background(), principalKey{}, principal{role: RoleStorefront})
-	resp, err := (&recommendationService{app: f.s.app}).GetRecommendations(ctx, &candorv1.GetRecommendationsRequest{CustomerId: "alice", Surface: "email", Limit: 3})
+	rec, err := f.s.recommendAs(context.Background(), app.RoleStorefront, app.RecommendRequest{CustomerID: "alice", Surface: "email", Limit: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := "/why/" + resp.GetRecommendation().GetRecommendationId()
+	path := "/why/" + rec.GetRecommendationId()
 	session := f.follow(t, path, f.token, whyCookie)
 	gpc := map[string]string{"Sec-GPC": "1"}
 	page := f.do(t, whyRequest{method: "GET", path: path, cookies: []*http.Cookie{session}, header: gpc})
@@ -944,7 +952,7 @@ func TestWhyGPCKeepsMarketingOff(t *testing.T) {
 	if refused.StatusCode != http.StatusConflict || !strings.Contains(body(t, refused), "Global Privacy Control") {
 		t.Fatalf("granting marketing emails under GPC: status %d", refused.StatusCode)
 	}
-	state, err := f.s.store.Consent(context.Background(), f.alice)
+	state, err := f.s.core.Store().Consent(context.Background(), f.alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -954,7 +962,7 @@ func TestWhyGPCKeepsMarketingOff(t *testing.T) {
 	if ok := f.do(t, whyRequest{method: "POST", path: path + "/consent", form: grant, cookies: []*http.Cookie{session}}); ok.StatusCode != http.StatusSeeOther {
 		t.Fatalf("granting without GPC: status %d", ok.StatusCode)
 	}
-	if state, _ := f.s.store.Consent(context.Background(), f.alice); !state.Granted(consent.MarketingEmail) {
+	if state, _ := f.s.core.Store().Consent(context.Background(), f.alice); !state.Granted(consent.MarketingEmail) {
 		t.Error("the grant without GPC was not recorded")
 	}
 }

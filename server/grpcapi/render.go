@@ -220,3 +220,9 @@ func (Records) ReviewCase(c *explain.Case) ([]byte, error) {
 func (Records) RankingSection(sec explain.Section) ([]byte, error) {
 	return encode(rankingSection(sec))
 }
+
+// RecommendationMessage is the API's message of a stored answer, as
+// GetRecommendation answers it (for the doors' tests and tools).
+func RecommendationMessage(a *explain.Answer, allReasons bool) *candorv1.Recommendation {
+	return recommendation(a, allReasons)
+}

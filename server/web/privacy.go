@@ -143,6 +143,9 @@ func (p *Pages) privacyGet(c echo.Context) error {
 		if !ok {
 			return privacyMessage(c, http.StatusUnauthorized, privacyMsg{Kind: "expired"})
 		}
+		if err := p.core.HonourGPC(r.Context(), actor(c, &sess)); err != nil {
+			return p.privacyFailed(c, err)
+		}
 		p.startSession(c, privacyCookie, privacyPath, sess)
 		return c.Redirect(http.StatusSeeOther, privacyPath)
 	}

@@ -1,4 +1,4 @@
-package server
+package app
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func TestAccessTableMatchesReadme(t *testing.T) {
 	}
 	var header []string
 	row := regexp.MustCompile("^\\| `([A-Za-z]+Service/[A-Za-z]+)` \\|")
-	seen := map[string]bool{}
+	seen := map[Op]bool{}
 	for _, line := range strings.Split(string(raw), "\n") {
 		cells := strings.Split(strings.Trim(line, "| "), "|")
 		for i := range cells {
@@ -32,7 +32,7 @@ func TestAccessTableMatchesReadme(t *testing.T) {
 		if m == nil || header == nil {
 			continue
 		}
-		full := "/candor.v1." + m[1]
+		full := Op(m[1])
 		seen[full] = true
 		var readme []Role
 		for i := 2; i < len(header) && i < len(cells); i++ {
