@@ -103,7 +103,7 @@ func TestWhyPageInChromium(t *testing.T) {
 
 	// From the shop to the page; the token leaves the address bar.
 	step("open the shop", chromedp.EmulateViewport(390, 844), chromedp.Navigate(shopURL))
-	click("follow the link", chromedp.Click(chromedp.ID("why")))
+	tab.follow("follow the link", chromedp.Click(chromedp.ID("why")))
 	step("wait for the page", chromedp.WaitVisible(chromedp.ID("suggestions")))
 	if loc := evaluate("location", `document.location.href`); loc != pageURL {
 		t.Fatalf("the page is at %q, want %q (without the token)", loc, pageURL)
