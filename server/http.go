@@ -74,9 +74,37 @@ func longExport(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// gatewayServices are the services the REST gateway serves: their gRPC
+// names (whose google.api.http annotations give the routes) and the
+// generated functions that register them.
+var gatewayServices = []struct {
+	name     string
+	register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+}{
+	{candorv1.ConsentService_ServiceDesc.ServiceName, candorv1.RegisterConsentServiceHandler},
+	{candorv1.SignalService_ServiceDesc.ServiceName, candorv1.RegisterSignalServiceHandler},
+	{candorv1.CatalogService_ServiceDesc.ServiceName, candorv1.RegisterCatalogServiceHandler},
+	{candorv1.PolicyService_ServiceDesc.ServiceName, candorv1.RegisterPolicyServiceHandler},
+	{candorv1.RecommendationService_ServiceDesc.ServiceName, candorv1.RegisterRecommendationServiceHandler},
+	{candorv1.ControlService_ServiceDesc.ServiceName, candorv1.RegisterControlServiceHandler},
+	{candorv1.AccessService_ServiceDesc.ServiceName, candorv1.RegisterAccessServiceHandler},
+	{candorv1.RightsService_ServiceDesc.ServiceName, candorv1.RegisterRightsServiceHandler},
+	{candorv1.ReviewService_ServiceDesc.ServiceName, candorv1.RegisterReviewServiceHandler},
+}
+
 // newGateway returns the REST gateway, dialled to the gRPC server through the
-// in-process listener.
+// in-process listener. A wrong method is a 405 with Allow (routingError).
+// The path-length fallback is off: it served a form-encoded POST to a PATCH
+// or PUT path as the GET of that path, a 200 that changed nothing.
 func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
+	names := make([]string, len(gatewayServices))
+	for i, svc := range gatewayServices {
+		names[i] = svc.name
+	}
+	routes, err := newGatewayRoutes(names)
+	if err != nil {
+		return nil, nil, err
+	}
 	conn, err := grpc.NewClient("passthrough:///candor-in-process",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -96,21 +124,13 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routes.routingError),
+		runtime.WithDisablePathLengthFallback(),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		candorv1.RegisterConsentServiceHandler,
-		candorv1.RegisterSignalServiceHandler,
-		candorv1.RegisterCatalogServiceHandler,
-		candorv1.RegisterPolicyServiceHandler,
-		candorv1.RegisterRecommendationServiceHandler,
-		candorv1.RegisterControlServiceHandler,
-		candorv1.RegisterAccessServiceHandler,
-		candorv1.RegisterRightsServiceHandler,
-		candorv1.RegisterReviewServiceHandler,
-	} {
-		if err := register(ctx, mux, conn); err != nil {
+	for _, svc := range gatewayServices {
+		if err := svc.register(ctx, mux, conn); err != nil {
 			_ = conn.Close()
 			return nil, nil, fmt.Errorf("server: gateway: %w", err)
 		}

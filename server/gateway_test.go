@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/candorhq/candor/consent"
+)
+
+// gwError is the gateway's error body, {"code", "message", "details"}, with
+// details kept raw so that a missing one shows.
+type gwError struct {
+	Code    *int            `json:"code"`
+	Message string          `json:"message"`
+	Details json.RawMessage `json:"details"`
+}
+
+// wantGWError checks that an answer is the gateway's error shape with the
+// HTTP status and gRPC code, and returns its message.
+func wantGWError(t *testing.T, resp *http.Response, body []byte, httpStatus int, code codes.Code) string {
+	t.Helper()
+	if resp.StatusCode != httpStatus {
+		t.Errorf("status %d, want %d (%s)", resp.StatusCode, httpStatus, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want JSON", ct)
+	}
+	var e gwError
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	if e.Code == nil || *e.Code != int(code) {
+		t.Errorf("code in %s, want %d (%s)", body, int(code), code)
+	}
+	if string(e.Details) != "[]" {
+		t.Errorf("details in %s, want []", body)
+	}
+	return e.Message
+}
+
+const formType = "application/x-www-form-urlencoded"
+
+// TestGatewayWrongMethod: a request with a method its path does not take is
+// a 405 listing the methods it does, changes nothing, and a form-encoded
+// POST (curl -d without -X) is not served as the path's GET.
+func TestGatewayWrongMethod(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	const customer = "gw-method"
+	f.grant(t, customer, consent.Personalization, consent.ModelTraining)
+	ids := f.track(t, customer, rfView("sku-00", 1))
+	ledger := len(f.ledger(t, customer))
+	revoke := `{"choices":[{"purpose":"model_training","granted":false,"delete_data":true}],"notice_version":"v2","method":"api"}`
+
+	for _, tc := range []struct {
+		name, method, path, contentType, body string
+		role                                  Role
+		allow                                 string
+	}{
+		{"form POST to a PATCH path", http.MethodPost, "/v1/customers/" + customer + "/consents", formType, revoke, RoleStorefront, "GET, PATCH"},
+		{"JSON POST to a PATCH path", http.MethodPost, "/v1/customers/" + customer + "/consents", "application/json", revoke, RoleStorefront, "GET, PATCH"},
+		{"form POST to a PUT path", http.MethodPost, "/v1/catalog/items/sku-00", formType, `{"title":"Changed"}`, RoleAdmin, "GET, PUT, DELETE"},
+		{"form POST to a PATCH and DELETE path", http.MethodPost, "/v1/customers/" + customer + "/signals/" + ids[0], formType, `{"item_id":"sku-01"}`, RoleStorefront, "PATCH, DELETE"},
+		{"GET of a PATCH and DELETE path", http.MethodGet, "/v1/customers/" + customer + "/signals/" + ids[0], "", "", RoleStorefront, "PATCH, DELETE"},
+		{"PUT to a DELETE path", http.MethodPut, "/v1/customers/" + customer, "application/json", "{}", RoleStorefront, "DELETE"},
+		{"DELETE of a POST path", http.MethodDelete, "/v1/customers/" + customer + "/signals", "", "", RoleStorefront, "POST"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			header := map[string]string{}
+			if tc.contentType != "" {
+				header["Content-Type"] = tc.contentType
+			}
+			resp, body := f.rest(t, tc.method, tc.path, keyOf(tc.role), tc.body, header)
+			msg := wantGWError(t, resp, body, http.StatusMethodNotAllowed, codes.Unimplemented)
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
+			if !strings.Contains(msg, tc.method) || !strings.Contains(msg, tc.allow) {
+				t.Errorf("message %q does not name the method and %s", msg, tc.allow)
+			}
+		})
+	}
+
+	// Nothing changed: the consent, its ledger, the item, the signal.
+	if st := f.consentOf(t, customer); !st.Granted(consent.ModelTraining) {
+		t.Error("model_training was revoked by a refused request")
+	}
+	if n := len(f.ledger(t, customer)); n != ledger {
+		t.Errorf("ledger grew from %d to %d entries", ledger, n)
+	}
+	if it, err := f.s.catalog.Get(context.Background(), "sku-00"); err != nil || it.Title != "Item 0" {
+		t.Errorf("item sku-00: %+v, %v", it, err)
+	}
+	if s, ok := f.signals(t, customer)[ids[0]]; !ok || s.ItemID != "sku-00" {
+		t.Errorf("signal %s: %+v (present %v)", ids[0], s, ok)
+	}
+
+	// The right method still works with curl's form type (curl -X PATCH -d).
+	resp, body := f.rest(t, http.MethodPatch, "/v1/customers/"+customer+"/consents", keyOf(RoleStorefront), revoke, map[string]string{"Content-Type": formType})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PATCH consents: %d %s", resp.StatusCode, body)
+	}
+	if st := f.consentOf(t, customer); st.Granted(consent.ModelTraining) {
+		t.Error("PATCH did not revoke model_training")
+	}
+}
+
+// TestGatewayRoutesAgreeWithTheMux: the routes read from the google.api.http
+// annotations match exactly the requests the generated gateway code serves,
+// for every method: the Allow header and the query check rest on them.
+func TestGatewayRoutesAgreeWithTheMux(t *testing.T) {
+	t.Parallel()
+	var names []string
+	for _, svc := range gatewayServices {
+		names = append(names, svc.name)
+	}
+	routes, err := newGatewayRoutes(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient("passthrough:///unused", grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The generated handlers, behind a middleware that only says a handler
+	// was reached.
+	mux := runtime.NewServeMux(
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithMiddlewares(func(runtime.HandlerFunc) runtime.HandlerFunc {
+			return func(w http.ResponseWriter, _ *http.Request, _ map[string]string) { w.WriteHeader(http.StatusTeapot) }
+		}),
+	)
+	for _, svc := range gatewayServices {
+		if err := svc.register(context.Background(), mux, conn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	variable := regexp.MustCompile(`\{[^}]+\}`)
+	if len(routes.routes) < len(gatewayServices) {
+		t.Fatalf("%d routes for %d services", len(routes.routes), len(gatewayServices))
+	}
+	for _, rt := range routes.routes {
+		path := variable.ReplaceAllString(rt.template, "x1")
+		for _, m := range routes.methods {
+			req := httptest.NewRequest(m, path, nil)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			served := w.Code == http.StatusTeapot
+			if got := routes.match(req, m); (got != nil) != served {
+				t.Errorf("%s %s: the gateway serves it: %v, the routes match it: %v", m, path, served, got != nil)
+			} else if m == rt.method && got != rt {
+				t.Errorf("%s %s: matched %s %s", m, path, got.method, got.template)
+			}
+		}
+	}
+	// Every service of the API with REST bindings is one of them.
+	protoregistry.GlobalFiles.RangeFilesByPackage("candor.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := 0; i < fd.Services().Len(); i++ {
+			sd := fd.Services().Get(i)
+			for j := 0; j < sd.Methods().Len(); j++ {
+				if proto.HasExtension(sd.Methods().Get(j).Options(), annotations.E_Http) && !slices.Contains(names, string(sd.FullName())) {
+					t.Errorf("%s has REST bindings but is not in gatewayServices", sd.FullName())
+					break
+				}
+			}
+		}
+		return true
+	})
+}
