@@ -120,6 +120,83 @@ func TestGatewayWrongMethod(t *testing.T) {
 	}
 }
 
+// TestGatewayDecodeErrors: a body that does not decode is a 400 whose
+// message names the field by its proto name and place, and what it must be,
+// in the API's words; nothing is written.
+func TestGatewayDecodeErrors(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	const customer = "gw-decode"
+	f.grant(t, customer, consent.Personalization)
+	signals := "/v1/customers/" + customer + "/signals"
+	consents := "/v1/customers/" + customer + "/consents"
+
+	for _, tc := range []struct {
+		name, method, path string
+		role               Role
+		body, want         string
+	}{
+		{"string field given a number, in a list element", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view","item_id":123,"purposes":["personalization"]}]}`, "signals[0].item_id: must be a string"},
+		{"the second element", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view","item_id":"sku-00"},{"type":"view","item_id":["sku-01"]}]}`, "signals[1].item_id: must be a string"},
+		{"number field given a string", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"rating","item_id":"sku-00","value":"five"}]}`, "signals[0].value: must be a number"},
+		{"whole number given a string", http.MethodPut, "/v1/policy/signal-sets", RoleMarketer,
+			`{"expected_version":"latest"}`, "expected_version: must be a whole number"},
+		{"whole number out of range", http.MethodPost, "/v1/customers/" + customer + "/tokens", RoleStorefront,
+			`{"ttl_seconds":3000000000}`, "ttl_seconds: must be a whole number from -2147483648 to 2147483647"},
+		{"bool given a string", http.MethodPatch, consents, RoleStorefront,
+			`{"choices":[{"purpose":"personalization","granted":"no"}],"notice_version":"v2","method":"api"}`, "choices[0].granted: must be true or false"},
+		{"timestamp in another format", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view","item_id":"sku-00","occurred_at":"26/11/2026"}]}`, "signals[0].occurred_at: must be a timestamp like 2026-11-20T14:30:00Z"},
+		{"list given an object", http.MethodPost, signals, RoleStorefront,
+			`{"signals":{"type":"view","item_id":"sku-00"}}`, "signals: must be a list"},
+		{"message given a string", http.MethodPost, signals, RoleStorefront,
+			`{"signals":["view"]}`, "signals[0]: must be an object"},
+		{"body not an object", http.MethodPost, signals, RoleStorefront,
+			`[{"type":"view"}]`, "body: must be an object"},
+		{"unknown field", http.MethodPost, signals, RoleStorefront,
+			`{"signal":[{"type":"view","item_id":"sku-00"}]}`, `body: unknown field "signal" (known: customer_id, signals)`},
+		{"unknown field in a list element", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view","itemid":"sku-00"}]}`, `signals[0]: unknown field "itemid" (known: type, item_id, purposes, occurred_at, value)`},
+		{"field given twice", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view","item_id":"sku-00","itemId":"sku-01"}]}`, "signals[0].item_id: is given more than once"},
+		{"malformed JSON", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view",}]}`, "body: is not valid JSON (line 1, column 28)"},
+		{"malformed JSON on a later line", http.MethodPost, signals, RoleStorefront,
+			"{\n  \"signals\": [\n    {\"type\": 'view'}\n  ]\n}", "body: is not valid JSON (line 3, column 14)"},
+		{"truncated JSON", http.MethodPost, signals, RoleStorefront,
+			`{"signals":[{"type":"view"`, "body: is not valid JSON (it ends too early)"},
+		{"form data", http.MethodPost, signals, RoleStorefront,
+			`item_id=sku-00&type=view`, "body: is not valid JSON (line 1, column 1)"},
+		{"body bound to one field", http.MethodPut, "/v1/catalog/items/sku-new", RoleAdmin,
+			`{"title":"New","categories":"Running"}`, "categories: must be a list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := f.rest(t, tc.method, tc.path, keyOf(tc.role), tc.body, nil)
+			if msg := wantGWError(t, resp, body, http.StatusBadRequest, codes.InvalidArgument); msg != tc.want {
+				t.Errorf("message %q\nwant    %q", msg, tc.want)
+			}
+		})
+	}
+	if got := f.signals(t, customer); len(got) != 0 {
+		t.Errorf("refused bodies stored %d signals", len(got))
+	}
+	if _, err := f.s.catalog.Get(context.Background(), "sku-new"); err == nil {
+		t.Error("a refused PutItem wrote the item")
+	}
+
+	// A body that decodes is served as before.
+	resp, body := f.rest(t, http.MethodPost, signals, keyOf(RoleStorefront), `{"signals":[{"type":"view","item_id":"sku-00","purposes":["personalization"],"occurred_at":"2026-11-26T11:00:00Z"}]}`, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a valid body: %d %s", resp.StatusCode, body)
+	}
+	if got := f.signals(t, customer); len(got) != 1 {
+		t.Errorf("a valid body stored %d signals, want 1", len(got))
+	}
+}
+
 // TestGatewayRoutesAgreeWithTheMux: the routes read from the google.api.http
 // annotations match exactly the requests the generated gateway code serves,
 // for every method: the Allow header and the query check rest on them.

@@ -93,7 +93,9 @@ var gatewayServices = []struct {
 }
 
 // newGateway returns the REST gateway, dialled to the gRPC server through the
-// in-process listener. A wrong method is a 405 with Allow (routingError).
+// in-process listener. Requests it refuses before any call are answered in
+// the API's words: a wrong method is a 405 with Allow (routingError), and a
+// body that does not decode names the field and what it must be (apiJSON).
 // The path-length fallback is off: it served a form-encoded POST to a PATCH
 // or PUT path as the GET of that path, a 200 that changed nothing.
 func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
@@ -115,14 +117,14 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 	// HTTPBodyMarshaler passes google.api.HttpBody answers (the export)
 	// through as they are.
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &apiJSON{runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
-		runtime.WithMarshalerOption(prettyJSON, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		}}}),
+		runtime.WithMarshalerOption(prettyJSON, &runtime.HTTPBodyMarshaler{Marshaler: &apiJSON{runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Multiline: true, Indent: "  "},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		}}}),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routes.routingError),
 		runtime.WithDisablePathLengthFallback(),
