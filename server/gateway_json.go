@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/labstack/echo/v4"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -38,6 +39,9 @@ func (j *apiJSON) NewDecoder(r io.Reader) runtime.Decoder {
 
 func (j *apiJSON) decode(r io.Reader, v any) error {
 	data, err := io.ReadAll(r)
+	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+		return errors.New(bodyTooLargeMessage)
+	}
 	if err != nil {
 		return fmt.Errorf("body: could not be read: %w", err)
 	}

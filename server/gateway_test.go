@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -117,6 +119,67 @@ func TestGatewayWrongMethod(t *testing.T) {
 	}
 	if st := f.consentOf(t, customer); st.Granted(consent.ModelTraining) {
 		t.Error("PATCH did not revoke model_training")
+	}
+}
+
+// TestGatewayBodyTooLarge: a body over the limit is a 413 in the gateway's
+// error shape, whether its Content-Length says so or it is sent chunked
+// (then it is the gateway's decoder that hits the limit).
+func TestGatewayBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	// An array of items padded with spaces past the limit.
+	big := `{"items":[{"item_id":"sku-big","title":"Big"}` + strings.Repeat(" ", maxBodyBytes) + `]}`
+	for _, tc := range []struct {
+		name    string
+		chunked bool
+	}{
+		{"with Content-Length", false},
+		{"chunked", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rd io.Reader = strings.NewReader(big)
+			if tc.chunked {
+				rd = iotest.HalfReader(rd) // no known length: sent chunked
+			}
+			req, err := http.NewRequest(http.MethodPost, f.base+"/v1/catalog/items:batchUpsert", rd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+keyOf(RoleAdmin))
+			req.Header.Set("Content-Type", "application/json")
+			// The server answers before reading; with 100-continue the client
+			// waits for that answer instead of writing 4 MiB into a closed
+			// connection.
+			req.Header.Set("Expect", "100-continue")
+			resp, err := testHTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (req.ContentLength > 0) == tc.chunked {
+				t.Fatalf("request length %d: not the case under test", req.ContentLength)
+			}
+			msg := wantGWError(t, resp, body, http.StatusRequestEntityTooLarge, codes.InvalidArgument)
+			if !strings.Contains(msg, "4 MiB") {
+				t.Errorf("message %q does not name the limit", msg)
+			}
+		})
+	}
+	if _, err := f.s.catalog.Get(context.Background(), "sku-big"); err == nil {
+		t.Error("an item of a refused body was written")
+	}
+
+	// Just under the limit, the body is read and decoded.
+	under := `{"items":[{"item_id":"sku-under","title":"Under"}]}`
+	under += strings.Repeat(" ", maxBodyBytes-len(under))
+	resp, body := f.rest(t, http.MethodPost, "/v1/catalog/items:batchUpsert", keyOf(RoleAdmin), under, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a body of exactly the limit: %d %s", resp.StatusCode, body)
 	}
 }
 

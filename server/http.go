@@ -22,8 +22,9 @@ import (
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
-// maxBodyBytes bounds REST request bodies (a full catalogue batch fits).
-const maxBodyBytes = "4M"
+// maxBodyBytes bounds request bodies, 4 MiB (a full catalogue batch fits):
+// limitBody answers 413 past it.
+const maxBodyBytes = 4 << 20
 
 // prettyJSON is the media type of indented answers, asked for with ?pretty.
 const prettyJSON = "application/json+pretty"
@@ -56,7 +57,7 @@ func validUTF8(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if !ok {
-			return c.JSON(http.StatusBadRequest, map[string]any{"code": int(codes.InvalidArgument), "message": "path and query must be valid UTF-8", "details": []any{}})
+			return apiError(c, http.StatusBadRequest, codes.InvalidArgument, "path and query must be valid UTF-8")
 		}
 		return next(c)
 	}
@@ -161,9 +162,12 @@ func outgoingHeader(key string) (string, bool) {
 
 // errorHandler answers as grpc-gateway does ({"code", "message",
 // "details"} with the HTTP status of the code), except that a 401 carries a
-// proper Bearer challenge: the default handler would put the error message in
-// WWW-Authenticate.
+// proper Bearer challenge (the default handler would put the error message in
+// WWW-Authenticate) and a body past the limit is a 413, not a 400.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if bodyTooLarge(r, err) {
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: err}
+	}
 	if status.Code(err) == codes.Unauthenticated {
 		w = bearerChallenge{w}
 	}
@@ -184,7 +188,7 @@ func (b bearerChallenge) WriteHeader(code int) {
 func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Use(middleware.BodyLimit(maxBodyBytes))
+	e.Use(limitBody)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "no-referrer",
