@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -22,6 +23,12 @@ type gatewayRoute struct {
 	method   string // HTTP method
 	template string // path template, e.g. /v1/customers/{customer_id}/consents
 	rpc      protoreflect.MethodDescriptor
+	// bound are the request fields the path and the body set, as proto
+	// field names (a.b for a nested one); bodyAll when the body is "*".
+	bound   [][]string
+	bodyAll bool
+	// known are the query parameters the route takes, in field order.
+	known []string
 }
 
 // gatewayRoutes are the gateway's routes, and a second mux that matches
@@ -92,6 +99,10 @@ func newGatewayRoutes(services []string) (*gatewayRoutes, error) {
 	return t, nil
 }
 
+// pathVariable matches a variable of a path template: {name} or
+// {name=pattern}.
+var pathVariable = regexp.MustCompile(`\{([^}=]+)`)
+
 func newGatewayRoute(md protoreflect.MethodDescriptor, rule *annotations.HttpRule) (*gatewayRoute, error) {
 	rt := &gatewayRoute{rpc: md}
 	switch p := rule.GetPattern().(type) {
@@ -110,7 +121,72 @@ func newGatewayRoute(md protoreflect.MethodDescriptor, rule *annotations.HttpRul
 	default:
 		return nil, fmt.Errorf("server: %s: google.api.http has no pattern", md.FullName())
 	}
+	for _, m := range pathVariable.FindAllStringSubmatch(rt.template, -1) {
+		rt.bound = append(rt.bound, strings.Split(m[1], "."))
+	}
+	switch body := rule.GetBody(); body {
+	case "":
+	case "*":
+		rt.bodyAll = true
+	default:
+		rt.bound = append(rt.bound, strings.Split(body, "."))
+	}
+	rt.known = rt.queryNames(md.Input(), nil, 0)
 	return rt, nil
+}
+
+// covered reports whether the path or the body sets the field at path, or a
+// message it is in.
+func (rt *gatewayRoute) covered(path []string) bool {
+	if rt.bodyAll {
+		return true
+	}
+	for _, b := range rt.bound {
+		if len(b) <= len(path) && slices.Equal(b, path[:len(b)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// isBound reports whether the field at path is covered by the path or the
+// body, or contains a field that is: the gateway does not take it from the
+// query.
+func (rt *gatewayRoute) isBound(path []string) bool {
+	if rt.covered(path) {
+		return true
+	}
+	for _, b := range rt.bound {
+		if len(b) > len(path) && slices.Equal(b[:len(path)], path) {
+			return true
+		}
+	}
+	return false
+}
+
+// queryNames lists the query parameters of a route: the request's fields
+// the path and body leave free, with dots into nested messages (not into
+// well-known types such as Timestamp, which the query gives whole).
+func (rt *gatewayRoute) queryNames(md protoreflect.MessageDescriptor, prefix []string, depth int) []string {
+	var out []string
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		path := append(slices.Clone(prefix), string(fd.Name()))
+		if rt.covered(path) {
+			continue
+		}
+		if m := fd.Message(); m != nil && !fd.IsList() && !fd.IsMap() && !wellKnownJSONType(m) {
+			if depth < 4 {
+				out = append(out, rt.queryNames(m, path, depth+1)...)
+			}
+			continue
+		}
+		if !rt.isBound(path) {
+			out = append(out, strings.Join(path, "."))
+		}
+	}
+	return out
 }
 
 // probeResult is the ResponseWriter the probe mux is served with: its

@@ -260,6 +260,65 @@ func TestGatewayDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestGatewayQueryParameters: a query parameter the route does not take is
+// refused with the ones it does; those, by proto or JSON name, still work.
+func TestGatewayQueryParameters(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	const customer = "gw-query"
+	f.shopper(t, customer)
+	rec := f.recommend(t, customer)
+	recs := "/v1/customers/" + customer + "/recommendations"
+
+	for _, tc := range []struct {
+		name, method, path string
+		role               Role
+		want               string // the message of the 400; empty for a 200
+	}{
+		{"misspelt parameter", http.MethodGet, recs + "?surface=storefront&limt=5", RoleStorefront,
+			`unknown query parameter "limt" (known: surface, limit)`},
+		{"two unknown", http.MethodGet, recs + "?surface=storefront&b=1&a=2", RoleStorefront,
+			`unknown query parameters "a", "b" (known: surface, limit)`},
+		{"a field the path binds", http.MethodGet, recs + "?surface=storefront&customer_id=someone-else", RoleStorefront,
+			`unknown query parameter "customer_id" (known: surface, limit)`},
+		{"a call that takes none", http.MethodGet, "/v1/customers/" + customer + "/consents?purpose=personalization", RoleStorefront,
+			`unknown query parameter "purpose" (this call takes none)`},
+		{"a call whose body takes every field", http.MethodPost, "/v1/customers/" + customer + "/signals?dry_run=true", RoleStorefront,
+			`unknown query parameter "dry_run" (this call takes none)`},
+		{"a list's page parameters", http.MethodGet, "/v1/customers/" + customer + "/consents/history?page_sise=2", RoleStorefront,
+			`unknown query parameter "page_sise" (known: page_size, page_token)`},
+		{"a value of the wrong type", http.MethodGet, recs + "?surface=storefront&limit=ten", RoleStorefront,
+			"limit: must be a whole number"},
+		{"known parameters", http.MethodGet, recs + "?surface=storefront&limit=3", RoleStorefront, ""},
+		{"known parameters and pretty", http.MethodGet, recs + "?surface=storefront&limit=3&pretty", RoleStorefront, ""},
+		{"a JSON name", http.MethodGet, "/v1/recommendations/" + rec.GetRecommendationId() + "?allReasons=true", RoleStorefront, ""},
+		{"page parameters", http.MethodGet, "/v1/customers/" + customer + "/consents/history?page_size=1&pretty", RoleStorefront, ""},
+		{"no query", http.MethodGet, "/v1/customers/" + customer + "/consents", RoleStorefront, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := ""
+			if tc.method == http.MethodPost {
+				body = `{"signals":[{"type":"view","item_id":"sku-09","purposes":["personalization"]}]}`
+			}
+			resp, got := f.rest(t, tc.method, tc.path, keyOf(tc.role), body, nil)
+			if tc.want == "" {
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%d %s", resp.StatusCode, got)
+				}
+				return
+			}
+			if msg := wantGWError(t, resp, got, http.StatusBadRequest, codes.InvalidArgument); msg != tc.want {
+				t.Errorf("message %q\nwant    %q", msg, tc.want)
+			}
+		})
+	}
+	for _, s := range f.signals(t, customer) {
+		if s.ItemID == "sku-09" {
+			t.Error("a refused TrackSignals stored its signal")
+		}
+	}
+}
+
 // TestGatewayRoutesAgreeWithTheMux: the routes read from the google.api.http
 // annotations match exactly the requests the generated gateway code serves,
 // for every method: the Allow header and the query check rest on them.

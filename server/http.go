@@ -95,10 +95,11 @@ var gatewayServices = []struct {
 
 // newGateway returns the REST gateway, dialled to the gRPC server through the
 // in-process listener. Requests it refuses before any call are answered in
-// the API's words: a wrong method is a 405 with Allow (routingError), and a
-// body that does not decode names the field and what it must be (apiJSON).
-// The path-length fallback is off: it served a form-encoded POST to a PATCH
-// or PUT path as the GET of that path, a 200 that changed nothing.
+// the API's words: a wrong method is a 405 with Allow (routingError), a body
+// that does not decode names the field and what it must be (apiJSON), and
+// an unknown query parameter is named (gatewayHandler). The path-length
+// fallback is off: it served a form-encoded POST to a PATCH or PUT path as
+// the GET of that path, a 200 that changed nothing.
 func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 	names := make([]string, len(gatewayServices))
 	for i, svc := range gatewayServices {
@@ -138,7 +139,7 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 			return nil, nil, fmt.Errorf("server: gateway: %w", err)
 		}
 	}
-	return mux, func() { _ = conn.Close() }, nil
+	return gatewayHandler{mux: mux, routes: routes}, func() { _ = conn.Close() }, nil
 }
 
 // incomingHeader forwards the Global Privacy Control header besides what
