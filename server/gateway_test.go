@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/features"
 )
 
 // gwError is the gateway's error body, {"code", "message", "details"}, with
@@ -381,4 +384,33 @@ func TestGatewayRoutesAgreeWithTheMux(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestLimitsMatchReadme keeps the README's limits equal to the code's.
+func TestLimitsMatchReadme(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	start := strings.Index(readme, "### Limits and errors")
+	if start < 0 {
+		t.Fatal(`README has no "### Limits and errors" section`)
+	}
+	section := readme[start:]
+	if end := regexp.MustCompile("\n##+ ").FindStringIndex(section[3:]); end != nil {
+		section = section[:end[0]+3]
+	}
+	for _, want := range []string{
+		fmt.Sprintf("| Request body | %d MiB |", maxBodyBytes>>20),
+		fmt.Sprintf("| Signals per `TrackSignals` call | %d |", features.MaxSignalsPerCall),
+		fmt.Sprintf("| Items per `BatchUpsertItems` call | %d |", features.MaxItemsPerUpsert),
+		fmt.Sprintf("| `limit` of `GetRecommendations` | 1 to %d, default %d |", maxLimit, defaultLimit),
+		fmt.Sprintf("| `page_size` of the lists | 1 to %d, default %d |", maxHistoryPage, defaultHistoryPage),
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the README's limits lack the row %q", want)
+		}
+	}
 }
