@@ -24,8 +24,9 @@ import (
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
-// maxBodyBytes bounds REST request bodies (a full catalogue batch fits).
-const maxBodyBytes = "4M"
+// maxBodyBytes bounds request bodies, 4 MiB (a full catalogue batch fits):
+// limitBody answers 413 past it.
+const maxBodyBytes = 4 << 20
 
 // prettyJSON is the media type of indented answers, asked for with ?pretty.
 const prettyJSON = "application/json+pretty"
@@ -58,7 +59,7 @@ func validUTF8(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if !ok {
-			return c.JSON(http.StatusBadRequest, map[string]any{"code": int(codes.InvalidArgument), "message": "path and query must be valid UTF-8", "details": []any{}})
+			return apiError(c, http.StatusBadRequest, codes.InvalidArgument, "path and query must be valid UTF-8")
 		}
 		return next(c)
 	}
@@ -76,9 +77,40 @@ func longExport(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// gatewayServices are the services the REST gateway serves: their gRPC
+// names (whose google.api.http annotations give the routes) and the
+// generated functions that register them.
+var gatewayServices = []struct {
+	name     string
+	register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+}{
+	{candorv1.ConsentService_ServiceDesc.ServiceName, candorv1.RegisterConsentServiceHandler},
+	{candorv1.SignalService_ServiceDesc.ServiceName, candorv1.RegisterSignalServiceHandler},
+	{candorv1.CatalogService_ServiceDesc.ServiceName, candorv1.RegisterCatalogServiceHandler},
+	{candorv1.PolicyService_ServiceDesc.ServiceName, candorv1.RegisterPolicyServiceHandler},
+	{candorv1.RecommendationService_ServiceDesc.ServiceName, candorv1.RegisterRecommendationServiceHandler},
+	{candorv1.ControlService_ServiceDesc.ServiceName, candorv1.RegisterControlServiceHandler},
+	{candorv1.AccessService_ServiceDesc.ServiceName, candorv1.RegisterAccessServiceHandler},
+	{candorv1.RightsService_ServiceDesc.ServiceName, candorv1.RegisterRightsServiceHandler},
+	{candorv1.ReviewService_ServiceDesc.ServiceName, candorv1.RegisterReviewServiceHandler},
+}
+
 // newGateway returns the REST gateway, dialled to the gRPC server through the
-// in-process listener.
+// in-process listener. Requests it refuses before any call are answered in
+// the API's words: a wrong method is a 405 with Allow (routingError), a body
+// that does not decode names the field and what it must be (apiJSON), and
+// an unknown query parameter is named (gatewayHandler). The path-length
+// fallback is off: it served a form-encoded POST to a PATCH or PUT path as
+// the GET of that path, a 200 that changed nothing.
 func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
+	names := make([]string, len(gatewayServices))
+	for i, svc := range gatewayServices {
+		names[i] = svc.name
+	}
+	routes, err := newGatewayRoutes(names)
+	if err != nil {
+		return nil, nil, err
+	}
 	conn, err := grpc.NewClient("passthrough:///candor-in-process",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -89,35 +121,27 @@ func (s *Server) newGateway(ctx context.Context) (http.Handler, func(), error) {
 	// HTTPBodyMarshaler passes google.api.HttpBody answers (the export)
 	// through as they are.
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &apiJSON{runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
-		runtime.WithMarshalerOption(prettyJSON, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		}}}),
+		runtime.WithMarshalerOption(prettyJSON, &runtime.HTTPBodyMarshaler{Marshaler: &apiJSON{runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Multiline: true, Indent: "  "},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		}}}),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routes.routingError),
+		runtime.WithDisablePathLengthFallback(),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 	)
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		candorv1.RegisterConsentServiceHandler,
-		candorv1.RegisterSignalServiceHandler,
-		candorv1.RegisterCatalogServiceHandler,
-		candorv1.RegisterPolicyServiceHandler,
-		candorv1.RegisterRecommendationServiceHandler,
-		candorv1.RegisterControlServiceHandler,
-		candorv1.RegisterAccessServiceHandler,
-		candorv1.RegisterRightsServiceHandler,
-		candorv1.RegisterReviewServiceHandler,
-	} {
-		if err := register(ctx, mux, conn); err != nil {
+	for _, svc := range gatewayServices {
+		if err := svc.register(ctx, mux, conn); err != nil {
 			_ = conn.Close()
 			return nil, nil, fmt.Errorf("server: gateway: %w", err)
 		}
 	}
-	return mux, func() { _ = conn.Close() }, nil
+	return gatewayHandler{mux: mux, routes: routes}, func() { _ = conn.Close() }, nil
 }
 
 // incomingHeader forwards the Global Privacy Control header besides what
@@ -142,26 +166,22 @@ func outgoingHeader(key string) (string, bool) {
 // errorHandler answers as grpc-gateway does ({"code", "message",
 // "details"} with the HTTP status of the code), except that a 401 carries a
 // proper Bearer challenge (the default handler would put the error message in
-// WWW-Authenticate), and FailedPrecondition is 409, as grpcapi.HTTPStatus
-// says.
+// WWW-Authenticate), a body past the limit is a 413, not a 400, and
+// FailedPrecondition is 409, as the one error table says
+// (grpcapi.HTTPStatus).
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	switch status.Code(err) {
-	case codes.Unauthenticated:
+	code := status.Code(err)
+	switch {
+	case bodyTooLarge(r, err):
+		err = &runtime.HTTPStatusError{HTTPStatus: http.StatusRequestEntityTooLarge, Err: err}
+	case code == codes.FailedPrecondition:
+		err = &runtime.HTTPStatusError{HTTPStatus: grpcapi.HTTPStatus(code), Err: err}
+	}
+	if code == codes.Unauthenticated {
 		w = bearerChallenge{w}
-	case codes.FailedPrecondition:
-		w = statusAs{w, grpcapi.HTTPStatus(codes.FailedPrecondition)}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }
-
-// statusAs answers with the status of the one error table (grpcapi.HTTPStatus)
-// where it differs from the gateway's default.
-type statusAs struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s statusAs) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.code) }
 
 type bearerChallenge struct{ http.ResponseWriter }
 
@@ -176,7 +196,7 @@ func (b bearerChallenge) WriteHeader(code int) {
 func (s *Server) newEcho(gateway http.Handler) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Use(middleware.BodyLimit(maxBodyBytes))
+	e.Use(limitBody)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "no-referrer",
