@@ -86,14 +86,26 @@ func (a *App) updateConsents(ctx context.Context, who Actor, p features.Pseudony
 	return res, nil
 }
 
+// PageChoice is one choice a customer makes on one of candor's own pages.
+type PageChoice struct {
+	Purpose string
+	Granted bool
+	// DeleteData, with Granted false, deletes what was collected for the
+	// purpose (as delete_data on UpdateConsents).
+	DeleteData bool
+	// ConfirmOverGPC: the customer confirmed a grant their browser's Global
+	// Privacy Control asks against.
+	ConfirmOverGPC bool
+}
+
 // ChooseOnPage records a choice the customer made on one of candor's own
 // pages (the why page, the privacy center): method "ui", under the notice
 // version the operator configures (Config.NoticeVersion), by the customer.
 // It is UpdateConsents, with every rule of it.
-func (a *App) ChooseOnPage(ctx context.Context, who Actor, purpose string, granted, confirmOverGPC bool) (features.ConsentResult, error) {
+func (a *App) ChooseOnPage(ctx context.Context, who Actor, c PageChoice) (features.ConsentResult, error) {
 	return a.UpdateConsents(ctx, who, "", ConsentUpdate{
-		Choices:       []ChoiceInput{{Purpose: purpose, Granted: granted}},
-		NoticeVersion: a.cfg.NoticeVersion, Method: consent.MethodUI.String(), ConfirmOverGPC: confirmOverGPC,
+		Choices:       []ChoiceInput{{Purpose: c.Purpose, Granted: c.Granted, DeleteData: c.DeleteData}},
+		NoticeVersion: a.cfg.NoticeVersion, Method: consent.MethodUI.String(), ConfirmOverGPC: c.ConfirmOverGPC,
 	})
 }
 

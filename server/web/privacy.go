@@ -195,7 +195,8 @@ func (p *Pages) privacyConsent(c echo.Context) error {
 		return privacyMessage(c, http.StatusBadRequest, privacyMsg{Kind: "invalid", Detail: "action: must be grant or revoke", Back: privacyPath})
 	}
 	purpose := r.PostForm.Get("purpose")
-	if _, err := p.core.ChooseOnPage(r.Context(), actor(c, sess), purpose, action == "grant", confirmedOverGPC(r)); err != nil {
+	choice := app.PageChoice{Purpose: purpose, Granted: action == "grant", DeleteData: deleteData(r), ConfirmOverGPC: confirmedOverGPC(r)}
+	if _, err := p.core.ChooseOnPage(r.Context(), actor(c, sess), choice); err != nil {
 		if errors.Is(err, app.ErrGPCConflict) {
 			return privacyMessage(c, http.StatusConflict, privacyMsg{Kind: "gpc", Back: privacyPath, Confirm: &confirmForm{
 				Path: privacyPath + "/consent", CSRF: p.formToken(*sess), Purpose: purpose,
@@ -203,7 +204,11 @@ func (p *Pages) privacyConsent(c echo.Context) error {
 		}
 		return p.privacyFailed(c, err)
 	}
-	return p.privacyDone(c, sess, privacyFlash{Action: action, Purpose: purpose})
+	done := privacyFlash{Action: action, Purpose: purpose}
+	if choice.DeleteData && !choice.Granted {
+		done.Action = "revoke-deleted"
+	}
+	return p.privacyDone(c, sess, done)
 }
 
 // privacySignal deletes or corrects one of the customer's signals

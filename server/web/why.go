@@ -214,7 +214,8 @@ func (p *Pages) whyConsent(c echo.Context) error {
 		return whyMessage(c, http.StatusBadRequest, whyMsg{Kind: "invalid", Detail: "action: must be revoke or grant", Back: back})
 	}
 	purpose := post.answer.Purpose.String()
-	if _, err := p.core.ChooseOnPage(r.Context(), post.who, purpose, action == "grant", confirmedOverGPC(r)); err != nil {
+	choice := app.PageChoice{Purpose: purpose, Granted: action == "grant", DeleteData: deleteData(r), ConfirmOverGPC: confirmedOverGPC(r)}
+	if _, err := p.core.ChooseOnPage(r.Context(), post.who, choice); err != nil {
 		if errors.Is(err, app.ErrGPCConflict) {
 			return whyMessage(c, http.StatusConflict, whyMsg{Kind: "gpc", Back: back, Confirm: &confirmForm{
 				Path: back + "/consent", CSRF: p.formToken(post.sess), Purpose: purpose,
@@ -222,13 +223,21 @@ func (p *Pages) whyConsent(c echo.Context) error {
 		}
 		return p.whyFailed(c, err, back)
 	}
-	p.setFlash(c, post.id, whyFlash{Action: action})
+	flash := whyFlash{Action: action}
+	if choice.DeleteData && !choice.Granted {
+		flash.Kind = "deleted"
+	}
+	p.setFlash(c, post.id, flash)
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
 // confirmedOverGPC reports whether a consent form confirms a grant over
 // the browser's Global Privacy Control.
 func confirmedOverGPC(r *http.Request) bool { return r.PostForm.Get("confirm_over_gpc") == "yes" }
+
+// deleteData reports whether a consent form asks, with the revocation, that
+// the data collected for the purpose be deleted.
+func deleteData(r *http.Request) bool { return r.PostForm.Get("delete_data") == "yes" }
 
 // whyReview opens a review case about the answer, as the customer: they
 // contest it, or ask for a person to review how it was chosen

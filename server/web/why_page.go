@@ -40,6 +40,9 @@ type whyButton struct {
 	Subject    string // what the control is about, as the customer reads it
 	Purpose    string // consent: the purpose's API name
 	Undo       bool   // shown as "Undo", in a status message or the list of controls
+	// DeleteData: consent: the revocation also deletes what was collected
+	// for the purpose.
+	DeleteData bool
 	Again      bool   // consent: granting what was withdrawn
 }
 
@@ -83,6 +86,9 @@ type whyConsent struct {
 	Withdrawn   bool
 	Since       string
 	Button      whyButton
+	// Erase, while consent is given: withdraw it and delete what was
+	// collected for the purpose.
+	Erase *whyButton
 }
 
 // whyAsk is the section where the customer asks a person to look at the
@@ -204,6 +210,7 @@ func buildWhyPage(in whyPageInput) *whyPage {
 	}
 	if d.Granted() {
 		page.Consent.Button.Action = "revoke"
+		page.Consent.Erase = &whyButton{Path: consentPath, CSRF: in.CSRF, Action: "revoke", Purpose: page.Purpose, DeleteData: true}
 		if !d.UpdatedAt.IsZero() {
 			page.Consent.Since = whyDate(d.UpdatedAt)
 		}
@@ -244,7 +251,7 @@ func whyStatusOf(f *whyFlash, a *explain.Answer, view *features.CustomerView, co
 		return &whyStatus{Action: f.Action}
 	case "revoke", "grant":
 		undo := map[string]string{"revoke": "grant", "grant": "revoke"}[f.Action]
-		return &whyStatus{Action: f.Action, Purpose: a.Purpose.String(), Undo: &whyButton{
+		return &whyStatus{Action: f.Action, Kind: f.Kind, Purpose: a.Purpose.String(), Undo: &whyButton{
 			Path: consentPath, CSRF: csrf, Action: undo, Purpose: a.Purpose.String(), Undo: true, Again: undo == "grant",
 		}}
 	case "set", "remove":
