@@ -128,13 +128,10 @@ func (a *App) SeedDemo(ctx context.Context) (*Demo, error) {
 	}
 	// Train the ALS model as `candor train` would, so the tour shows the
 	// main model at work.
-	als, err := engine.TrainALS(ctx, a.store, now, engine.ALSTrainOptions{
+	als, err := trainALS(ctx, a.store, a.alsModels, engine.ALSTrainOptions{
 		ALS: engine.DefaultALSOptions(), Weights: a.cfg.Train.Weights, MinSupport: a.cfg.Train.MinSupport,
-	})
+	}, 3, now)
 	if err != nil {
-		return nil, err
-	}
-	if err := a.alsModels.Save(ctx, als, 3); err != nil {
 		return nil, err
 	}
 	a.models.SwapALS(als)

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -34,6 +36,25 @@ type rightsFixture struct {
 	conn  *grpc.ClientConn
 	base  string // http://127.0.0.1:port
 	clock *rfClock
+	logs  *syncBuffer // what the server logged, as JSON lines
+}
+
+// syncBuffer is a log sink the server's goroutines share with the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // rfKeys are the fixture's API keys, one per role.
@@ -81,7 +102,8 @@ func newRightsFixture(t *testing.T) *rightsFixture {
 	cfg.Train.MinSupport = 2
 	cfg.ModelRefresh = time.Hour // no retraining while a test runs
 	f := &rightsFixture{r: r, clock: &rfClock{t: rfStart}}
-	s, err := New(cfg, r.Client, Options{Now: f.clock.Now})
+	f.logs = &syncBuffer{}
+	s, err := New(cfg, r.Client, Options{Now: f.clock.Now, Logger: slog.New(slog.NewJSONHandler(f.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/server"
@@ -96,25 +96,16 @@ func parseTrainFlags(args []string, getenv func(string) string, stderr io.Writer
 	if o.secret, err = readSecret(get("pseudonym-key-file"), getenv("CANDOR_PSEUDONYM_KEY")); err != nil {
 		errs = append(errs, err)
 	}
-	switch {
-	case o.redisURL == "":
+	if o.redisURL == "" {
 		errs = append(errs, errors.New("--redis-url is required: training reads the servers' store (the embedded store lives inside one server)"))
-	case o.secret.IsZero():
-		errs = append(errs, errors.New("no pseudonym key: give the servers' key with --pseudonym-key-file or CANDOR_PSEUDONYM_KEY"))
 	}
-	if o.train.MinSupport < 2 {
-		errs = append(errs, fmt.Errorf("--min-support must be at least 2, got %d", o.train.MinSupport))
-	}
-	if o.keep < 1 {
-		errs = append(errs, fmt.Errorf("--keep must be at least 1, got %d", o.keep))
-	}
-	if err := features.ValidateNamespace(o.namespace); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.train.ALS.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, o.config().Validate())
 	return o, errors.Join(errs...)
+}
+
+// config is the training use case's configuration.
+func (o *trainOptions) config() *app.TrainConfig {
+	return &app.TrainConfig{Namespace: o.namespace, Secret: o.secret, SignalRetention: o.retention, ALS: o.train, Keep: o.keep}
 }
 
 // train reads the signals consented for model training from the store,
@@ -130,23 +121,9 @@ func train(ctx context.Context, o trainOptions, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer st.Close()
-	keys, err := features.NewKeyspace(o.namespace)
-	if err != nil {
-		return err
-	}
-	store := features.NewStore(st.Client, features.StoreOptions{
-		Keyspace:  keys,
-		Codec:     features.NewCodec(o.secret),
-		Retention: o.retention,
-		Policies:  consent.NewPolicyStore(st.Client, o.namespace),
-		Catalog:   features.NewCatalog(st.Client, keys),
-	})
 	log.Info("training", "store", o.redisURL.String(), "namespace", o.namespace, "options", fmt.Sprintf("%+v", o.train.ALS))
-	m, err := engine.TrainALS(ctx, store, time.Now(), o.train)
+	m, err := app.TrainALS(ctx, st.Client, o.config(), time.Now())
 	if err != nil {
-		return err
-	}
-	if err := engine.NewALSStore(st.Client, o.namespace).Save(ctx, m, o.keep); err != nil {
 		return err
 	}
 	log.Info("model written", "version", m.Info.Version, "customers", m.Info.Customers, "items", m.Info.Items, "signals", m.Info.Signals, "duration", m.Info.Duration)
