@@ -405,3 +405,48 @@ func mustPurpose(t *testing.T, name string) consent.Purpose {
 	}
 	return p
 }
+
+// TestPagesConfirmOverGPC: where a page refuses a grant over the browser's
+// Global Privacy Control, it says why and offers the confirmation step,
+// which turns the purpose on; the privacy center offers it on the switch
+// itself.
+func TestPagesConfirmOverGPC(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	for _, page := range []struct{ name, open, cookie, post string }{
+		{"why page", "/why/", whyCookie, "/consent"},
+		{"privacy center", "/privacy", privacyCookie, "/privacy/consent"},
+	} {
+		t.Run(page.name, func(t *testing.T) {
+			c := "confirm-" + strings.ReplaceAll(page.name, " ", "-")
+			f.grant(t, c, consent.MarketingEmail)
+			open, post := page.open, page.post
+			if page.cookie == whyCookie {
+				rec := f.recommendOn(t, c, "email")
+				open, post = page.open+rec, page.open+rec+page.post
+			}
+			b := f.browse(t, open, c, page.cookie, true)
+			if page.cookie == privacyCookie {
+				_, body := b.do(t, http.MethodGet, open, nil)
+				if !strings.Contains(body, `name="confirm_over_gpc" value="yes"`) || !strings.Contains(body, "Turn on anyway") {
+					t.Error("the privacy center offers no confirmed switch for a purpose GPC keeps off")
+				}
+			}
+			form := url.Values{"action": {"grant"}, "purpose": {"marketing_email"}}
+			form.Set("csrf", b.csrf)
+			resp, body := b.do(t, http.MethodPost, post, form)
+			if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "Global Privacy Control") ||
+				!strings.Contains(body, `name="confirm_over_gpc" value="yes"`) || !strings.Contains(body, `action="`+post+`"`) {
+				t.Fatalf("the refusal: %d, want 409 with the confirmation step:\n%s", resp.StatusCode, body)
+			}
+			confirm := formToken(t, body)
+			form = url.Values{"action": {"grant"}, "purpose": {"marketing_email"}, "confirm_over_gpc": {"yes"}, "csrf": {confirm}}
+			if resp, body := b.do(t, http.MethodPost, post, form); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("the confirmation: %d %s", resp.StatusCode, body)
+			}
+			if d := f.consentOf(t, c).Decisions[consent.MarketingEmail]; !d.Granted() || !d.OverGPC {
+				t.Errorf("after the confirmation: %+v", d)
+			}
+		})
+	}
+}
