@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/internal/fault"
 )
 
 // Authentication: every call but the public ones carries
@@ -110,7 +111,7 @@ func (a *authenticator) actorOf(credential string) (app.Actor, error) {
 	if strings.HasPrefix(credential, app.TokenPrefix) && a.core != nil {
 		sess, err := a.core.OpenToken(credential)
 		if err != nil {
-			return app.Actor{}, status.Error(codes.Unauthenticated, err.Error())
+			return app.Actor{}, status.Error(codes.Unauthenticated, fault.MessageOf(err))
 		}
 		return app.CustomerActor(sess.Customer, false), nil
 	}
