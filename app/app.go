@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -69,8 +72,9 @@ func (c *Config) Validate() error {
 	if c.SignalRetention == nil {
 		errs = append(errs, errors.New("signal retention is not set"))
 	}
-	if c.NoticeVersion == "" || len(c.NoticeVersion) > MaxNoticeVersionLen {
-		errs = append(errs, fmt.Errorf("notice version: 1 to %d characters, got %q", MaxNoticeVersionLen, c.NoticeVersion))
+	if c.NoticeVersion == "" || len(c.NoticeVersion) > MaxNoticeVersionLen || !utf8.ValidString(c.NoticeVersion) ||
+		strings.IndexFunc(c.NoticeVersion, unicode.IsControl) >= 0 {
+		errs = append(errs, fmt.Errorf("notice version: 1 to %d printable characters, got %q", MaxNoticeVersionLen, c.NoticeVersion))
 	}
 	if err := c.Train.Validate(); err != nil {
 		errs = append(errs, err)

@@ -67,6 +67,11 @@ func TestValidateFailsClosed(t *testing.T) {
 		"min support 1":         func(c *Config) { c.Train.MinSupport = 1 },
 		"explanations kept 10m": func(c *Config) { c.ExplanationRetention = 600e9 },
 		"model refresh 0":       func(c *Config) { c.ModelRefresh = 0 },
+		"no notice version":     func(c *Config) { c.NoticeVersion = "" },
+		"notice with a newline": func(c *Config) { c.NoticeVersion = "v1\nforged" },
+		"notice too long":       func(c *Config) { c.NoticeVersion = strings.Repeat("n", app.MaxNoticeVersionLen+1) },
+		"no request timeout":    func(c *Config) { c.RequestTimeout = 0 },
+		"no shutdown timeout":   func(c *Config) { c.ShutdownTimeout = 0 },
 	}
 	for name, mutate := range cases {
 		c := good
