@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 
-	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/fault"
 )
@@ -63,9 +62,4 @@ func (a *App) whose(op Op, who Actor, customerID string) (features.Pseudonym, er
 // other role passes (its access was checked by the table).
 func owns(who Actor, p features.Pseudonym) bool {
 	return who.Role != RoleCustomer || subtle.ConstantTimeCompare([]byte(p), []byte(who.Customer)) == 1
-}
-
-// consentState reads a customer's consent state.
-func (a *App) consentState(ctx context.Context, p features.Pseudonym) (consent.State, error) {
-	return a.store.Consent(ctx, p)
 }
