@@ -2,11 +2,10 @@ package server
 
 import (
 	"errors"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/internal/redisconn"
 	"github.com/candorhq/candor/server/grpcapi"
 
 	"github.com/candorhq/candor/engine"
@@ -22,7 +21,7 @@ type Config struct {
 	HTTPAddr string `json:"http_addr"`
 	// RedisURL is one redis:// URL, or a comma-separated list of cluster
 	// node addresses; empty starts the embedded in-memory store.
-	RedisURL RedisURL `json:"redis_url"`
+	RedisURL redisconn.URL `json:"redis_url"`
 	// RedisCluster forces cluster mode with a single seed address.
 	RedisCluster bool   `json:"redis_cluster"`
 	Namespace    string `json:"namespace"`
@@ -99,41 +98,3 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// RedisURL is a Redis address that may hold a password; it redacts the
-// password when printed or serialised.
-type RedisURL string
-
-// String redacts any password.
-func (u RedisURL) String() string {
-	if u == "" {
-		return "(embedded)"
-	}
-	parts := strings.Split(string(u), ",")
-	for i, part := range parts {
-		parts[i] = redactURL(strings.TrimSpace(part))
-	}
-	return strings.Join(parts, ",")
-}
-
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") {
-		return s // a bare host:port holds no password
-	}
-	parsed, err := url.Parse(s)
-	if err != nil {
-		return "[unparseable, redacted]"
-	}
-	if parsed.User != nil {
-		if _, has := parsed.User.Password(); has {
-			parsed.User = url.UserPassword(parsed.User.Username(), "redacted")
-		}
-	}
-	return parsed.String()
-}
-
-// GoString redacts any password from %#v.
-func (u RedisURL) GoString() string { return "server.RedisURL(" + u.String() + ")" }
-
-// MarshalText redacts any password.
-func (u RedisURL) MarshalText() ([]byte, error) { return []byte(u.String()), nil }

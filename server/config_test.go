@@ -8,6 +8,7 @@ import (
 
 	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/redisconn"
 	"github.com/candorhq/candor/server/grpcapi"
 )
 
@@ -28,7 +29,7 @@ func TestConfigDumpHoldsNoSecrets(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.Secret, c.APIKeys = s, []grpcapi.APIKey{k}
-	c.RedisURL = RedisURL("redis://candor:" + password + "@db.internal:6379/0")
+	c.RedisURL = redisconn.URL("redis://candor:" + password + "@db.internal:6379/0")
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestConfigDumpHoldsNoSecrets(t *testing.T) {
 	if !strings.Contains(string(js), "db.internal") {
 		t.Errorf("the dump lost the Redis host, so it proves little: %s", js)
 	}
-	cluster := RedisURL("10.0.0.1:7000,redis://:" + password + "@10.0.0.2:7001")
+	cluster := redisconn.URL("10.0.0.1:7000,redis://:" + password + "@10.0.0.2:7001")
 	if strings.Contains(cluster.String(), password) || !strings.Contains(cluster.String(), "10.0.0.1:7000") {
 		t.Errorf("cluster list redaction: %s", cluster)
 	}

@@ -6,26 +6,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"google.golang.org/genproto/googleapis/api/annotations"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/server/rest"
 )
 
 // gwError is the gateway's error body, {"code", "message", "details"}, with
@@ -133,7 +125,7 @@ func TestGatewayBodyTooLarge(t *testing.T) {
 	t.Parallel()
 	f := newRightsFixture(t)
 	// An array of items padded with spaces past the limit.
-	big := `{"items":[{"item_id":"sku-big","title":"Big"}` + strings.Repeat(" ", maxBodyBytes) + `]}`
+	big := `{"items":[{"item_id":"sku-big","title":"Big"}` + strings.Repeat(" ", rest.MaxBodyBytes) + `]}`
 	for _, tc := range []struct {
 		name    string
 		chunked bool
@@ -180,7 +172,7 @@ func TestGatewayBodyTooLarge(t *testing.T) {
 
 	// Just under the limit, the body is read and decoded.
 	under := `{"items":[{"item_id":"sku-under","title":"Under"}]}`
-	under += strings.Repeat(" ", maxBodyBytes-len(under))
+	under += strings.Repeat(" ", rest.MaxBodyBytes-len(under))
 	resp, body := f.rest(t, http.MethodPost, "/v1/catalog/items:batchUpsert", keyOf(app.RoleAdmin), under, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("a body of exactly the limit: %d %s", resp.StatusCode, body)
@@ -323,70 +315,6 @@ func TestGatewayQueryParameters(t *testing.T) {
 	}
 }
 
-// TestGatewayRoutesAgreeWithTheMux: the routes read from the google.api.http
-// annotations match exactly the requests the generated gateway code serves,
-// for every method: the Allow header and the query check rest on them.
-func TestGatewayRoutesAgreeWithTheMux(t *testing.T) {
-	t.Parallel()
-	var names []string
-	for _, svc := range gatewayServices {
-		names = append(names, svc.name)
-	}
-	routes, err := newGatewayRoutes(names)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient("passthrough:///unused", grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// The generated handlers, behind a middleware that only says a handler
-	// was reached.
-	mux := runtime.NewServeMux(
-		runtime.WithDisablePathLengthFallback(),
-		runtime.WithMiddlewares(func(runtime.HandlerFunc) runtime.HandlerFunc {
-			return func(w http.ResponseWriter, _ *http.Request, _ map[string]string) { w.WriteHeader(http.StatusTeapot) }
-		}),
-	)
-	for _, svc := range gatewayServices {
-		if err := svc.register(context.Background(), mux, conn); err != nil {
-			t.Fatal(err)
-		}
-	}
-	variable := regexp.MustCompile(`\{[^}]+\}`)
-	if len(routes.routes) < len(gatewayServices) {
-		t.Fatalf("%d routes for %d services", len(routes.routes), len(gatewayServices))
-	}
-	for _, rt := range routes.routes {
-		path := variable.ReplaceAllString(rt.template, "x1")
-		for _, m := range routes.methods {
-			req := httptest.NewRequest(m, path, nil)
-			w := httptest.NewRecorder()
-			mux.ServeHTTP(w, req)
-			served := w.Code == http.StatusTeapot
-			if got := routes.match(req, m); (got != nil) != served {
-				t.Errorf("%s %s: the gateway serves it: %v, the routes match it: %v", m, path, served, got != nil)
-			} else if m == rt.method && got != rt {
-				t.Errorf("%s %s: matched %s %s", m, path, got.method, got.template)
-			}
-		}
-	}
-	// Every service of the API with REST bindings is one of them.
-	protoregistry.GlobalFiles.RangeFilesByPackage("candor.v1", func(fd protoreflect.FileDescriptor) bool {
-		for i := 0; i < fd.Services().Len(); i++ {
-			sd := fd.Services().Get(i)
-			for j := 0; j < sd.Methods().Len(); j++ {
-				if proto.HasExtension(sd.Methods().Get(j).Options(), annotations.E_Http) && !slices.Contains(names, string(sd.FullName())) {
-					t.Errorf("%s has REST bindings but is not in gatewayServices", sd.FullName())
-					break
-				}
-			}
-		}
-		return true
-	})
-}
-
 // TestLimitsMatchReadme keeps the README's limits equal to the code's.
 func TestLimitsMatchReadme(t *testing.T) {
 	t.Parallel()
@@ -404,7 +332,7 @@ func TestLimitsMatchReadme(t *testing.T) {
 		section = section[:end[0]+3]
 	}
 	for _, want := range []string{
-		fmt.Sprintf("| Request body | %d MiB |", maxBodyBytes>>20),
+		fmt.Sprintf("| Request body | %d MiB |", rest.MaxBodyBytes>>20),
 		fmt.Sprintf("| Signals per `TrackSignals` call | %d |", features.MaxSignalsPerCall),
 		fmt.Sprintf("| Items per `BatchUpsertItems` call | %d |", features.MaxItemsPerUpsert),
 		fmt.Sprintf("| `limit` of `GetRecommendations` | 1 to %d, default %d |", app.MaxLimit, app.DefaultLimit),

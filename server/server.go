@@ -23,6 +23,7 @@ import (
 	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/server/grpcapi"
 	"github.com/candorhq/candor/server/observe"
+	"github.com/candorhq/candor/server/rest"
 	"github.com/candorhq/candor/server/web"
 )
 
@@ -113,7 +114,7 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	// The gateway reaches the gRPC server through an in-process listener, so
 	// REST calls pass through the same interceptors as native gRPC calls.
 	s.inproc = bufconn.Listen(1 << 20)
-	gateway, closeGateway, err := s.newGateway(ctx)
+	gateway, closeGateway, err := rest.NewGateway(ctx, s.inproc.DialContext)
 	if err != nil {
 		return err
 	}

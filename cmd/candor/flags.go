@@ -15,6 +15,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/redisconn"
 	"github.com/candorhq/candor/server"
 	"github.com/candorhq/candor/server/grpcapi"
 )
@@ -93,7 +94,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	c := &o.cfg
 	c.GRPCAddr, c.HTTPAddr, c.Namespace = get("grpc-addr"), get("http-addr"), get("namespace")
 	c.NoticeVersion = get("notice-version")
-	c.RedisURL = server.RedisURL(get("redis-url"))
+	c.RedisURL = redisconn.URL(get("redis-url"))
 	var errs []error
 	boolFlag := func(name string) bool {
 		b, err := strconv.ParseBool(get(name))

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/internal/redisconn"
 	"github.com/candorhq/candor/server"
 	"github.com/candorhq/candor/server/grpcapi"
 )
@@ -31,7 +32,7 @@ func serve(ctx context.Context, o serveOptions, stdout, stderr io.Writer, ready 
 	}
 	log.Info("starting", "config", configSummary(&o.cfg))
 
-	store, err := server.OpenStore(ctx, o.cfg.RedisURL, o.cfg.RedisCluster)
+	store, err := redisconn.Open(ctx, o.cfg.RedisURL, o.cfg.RedisCluster)
 	if err != nil {
 		return err
 	}

@@ -12,12 +12,12 @@ import (
 	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
-	"github.com/candorhq/candor/server"
+	"github.com/candorhq/candor/internal/redisconn"
 )
 
 // trainOptions is the parsed command line of `candor train`.
 type trainOptions struct {
-	redisURL  server.RedisURL
+	redisURL  redisconn.URL
 	cluster   bool
 	namespace string
 	secret    features.Secret
@@ -54,7 +54,7 @@ func parseTrainFlags(args []string, getenv func(string) string, stderr io.Writer
 		return trainOptions{}, err
 	}
 	o := trainOptions{
-		redisURL: server.RedisURL(get("redis-url")), namespace: get("namespace"),
+		redisURL: redisconn.URL(get("redis-url")), namespace: get("namespace"),
 		retention: features.DefaultRetention(), logFormat: get("log-format"), logLevel: get("log-level"),
 	}
 	o.train.ALS = engine.DefaultALSOptions()
@@ -116,7 +116,7 @@ func train(ctx context.Context, o trainOptions, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, o.redisURL, o.cluster)
+	st, err := redisconn.Open(ctx, o.redisURL, o.cluster)
 	if err != nil {
 		return err
 	}

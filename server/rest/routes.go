@@ -1,4 +1,4 @@
-package server
+package rest
 
 import (
 	"context"
@@ -52,11 +52,11 @@ func newGatewayRoutes(services []string) (*gatewayRoutes, error) {
 	for _, name := range services {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
 		if err != nil {
-			return nil, fmt.Errorf("server: gateway service %s: %w", name, err)
+			return nil, fmt.Errorf("rest: gateway service %s: %w", name, err)
 		}
 		sd, ok := d.(protoreflect.ServiceDescriptor)
 		if !ok {
-			return nil, fmt.Errorf("server: gateway service %s: not a service", name)
+			return nil, fmt.Errorf("rest: gateway service %s: not a service", name)
 		}
 		for i := 0; i < sd.Methods().Len(); i++ {
 			md := sd.Methods().Get(i)
@@ -74,7 +74,7 @@ func newGatewayRoutes(services []string) (*gatewayRoutes, error) {
 						p.route = rt
 					}
 				}); err != nil {
-					return nil, fmt.Errorf("server: gateway route %s %s: %w", rt.method, rt.template, err)
+					return nil, fmt.Errorf("rest: gateway route %s %s: %w", rt.method, rt.template, err)
 				}
 				t.routes = append(t.routes, rt)
 				if !slices.Contains(t.methods, rt.method) {
@@ -119,7 +119,7 @@ func newGatewayRoute(md protoreflect.MethodDescriptor, rule *annotations.HttpRul
 	case *annotations.HttpRule_Custom:
 		rt.method, rt.template = p.Custom.GetKind(), p.Custom.GetPath()
 	default:
-		return nil, fmt.Errorf("server: %s: google.api.http has no pattern", md.FullName())
+		return nil, fmt.Errorf("rest: %s: google.api.http has no pattern", md.FullName())
 	}
 	for _, m := range pathVariable.FindAllStringSubmatch(rt.template, -1) {
 		rt.bound = append(rt.bound, strings.Split(m[1], "."))

@@ -1,4 +1,4 @@
-package server
+package rest
 
 import (
 	"fmt"
@@ -28,25 +28,30 @@ func apiError(c echo.Context, httpStatus int, code codes.Code, message string) e
 // the request has to change, and retrying it as it is will not help
 // (ResourceExhausted, which grpc-go uses for an oversized message, reads as
 // a quota to be waited out and is a 429 in the gateway's mapping).
-var bodyTooLargeMessage = fmt.Sprintf("body: is larger than the limit of %d MiB (%d bytes)", maxBodyBytes>>20, maxBodyBytes)
+var bodyTooLargeMessage = fmt.Sprintf("body: is larger than the limit of %d MiB (%d bytes)", MaxBodyBytes>>20, MaxBodyBytes)
 
-// limitBody answers 413 for a body over maxBodyBytes, in the gateway's
+// MaxBodyBytes bounds request bodies, 4 MiB (a full catalogue batch fits):
+// LimitBody answers 413 past it.
+const MaxBodyBytes = 4 << 20
+
+// LimitBody answers 413 for a body over MaxBodyBytes, in the gateway's
 // error shape under /v1/ (and echo's elsewhere): at once when the
 // Content-Length says so, else when reading passes the limit (the gateway's
 // decoder then fails, and errorHandler answers 413 for it). It replaces
 // echo's middleware.BodyLimit, whose 413 the gateway would turn into a 400
-// with echo's wording.
-func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+// with echo's wording. Install it on the whole echo (e.Use), so that the
+// pages' forms are bounded too: their form parsing fails with echo's 413.
+func LimitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > maxBodyBytes {
+		if r.ContentLength > MaxBodyBytes {
 			if strings.HasPrefix(r.URL.Path, "/v1/") {
 				return apiError(c, http.StatusRequestEntityTooLarge, codes.InvalidArgument, bodyTooLargeMessage)
 			}
 			return echo.ErrStatusRequestEntityTooLarge
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &limitedBody{ReadCloser: r.Body, left: maxBodyBytes}
+			r.Body = &limitedBody{ReadCloser: r.Body, left: MaxBodyBytes}
 		}
 		return next(c)
 	}

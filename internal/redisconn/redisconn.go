@@ -1,4 +1,4 @@
-package server
+package redisconn
 
 import (
 	"context"
@@ -22,10 +22,11 @@ type Store struct {
 // Close releases the connection (and stops an embedded server).
 func (s *Store) Close() { s.close() }
 
-// OpenStore connects to Redis as configured: the embedded in-process server
+// Open connects to Redis as configured: the embedded in-process server
 // when no URL is given, one server for a single redis:// URL, a cluster for a
-// comma-separated list of addresses (or with cluster set).
-func OpenStore(ctx context.Context, rawURL RedisURL, cluster bool) (*Store, error) {
+// comma-separated list of addresses (or with cluster set). It fails unless
+// the store answers a PING; its errors hold the URL redacted (URL.String).
+func Open(ctx context.Context, rawURL URL, cluster bool) (*Store, error) {
 	raw := strings.TrimSpace(string(rawURL))
 	if raw == "" {
 		return openEmbedded()
@@ -55,7 +56,7 @@ func universalOptions(raw string, cluster bool) (*redis.UniversalOptions, error)
 		if err != nil {
 			// Never wrap err: url.Parse errors quote the whole URL, password
 			// included, and escape errors quote part of it.
-			return nil, fmt.Errorf("redis URL %s: malformed (want redis://[user:pass@]host:port/db)", RedisURL(part))
+			return nil, fmt.Errorf("redis URL %s: malformed (want redis://[user:pass@]host:port/db)", URL(part))
 		}
 		opts.Addrs = append(opts.Addrs, o.Addr)
 		if o.Username != "" {
