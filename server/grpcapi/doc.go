@@ -4,8 +4,8 @@
 // authentication by API key or customer token, the deadline), the one table
 // that maps the core's error codes to gRPC codes (HTTP statuses derive from
 // it, the pages' included), and the rendering of domain values into API
-// messages. The REST gateway reaches these services through the same
-// interceptors (package server wires it).
+// messages. The REST door (server/rest) reaches these services through the
+// same interceptors, over the in-process connection package server wires.
 //
 // A service method here parses its request, calls one use case with the
 // Actor the interceptors authenticated, and renders the result: it decides

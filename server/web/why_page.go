@@ -43,7 +43,7 @@ type whyButton struct {
 	// DeleteData: consent: the revocation also deletes what was collected
 	// for the purpose.
 	DeleteData bool
-	Again      bool   // consent: granting what was withdrawn
+	Again      bool // consent: granting what was withdrawn
 }
 
 // whyStatus says what the last control did, with a way to undo it.
