@@ -3,6 +3,7 @@ package app
 import (
 	"container/heap"
 	"context"
+	"time"
 
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
@@ -55,14 +56,38 @@ const MaxListedSignals = 200
 
 // HeldData is what the privacy center shows of a customer.
 type HeldData struct {
-	Consent   consent.State
-	Held      features.Held
-	Controls  features.Controls
-	Catalog   *features.CatalogSnapshot
-	Signals   []features.Signal // the most recent MaxListedSignals, newest first
+	Consent  consent.State
+	Held     features.Held
+	Controls features.Controls
+	Catalog  *features.CatalogSnapshot
+	// Policy is the signal-set policy the signals' uses were decided under.
+	Policy    *consent.Policy
+	Signals   []HeldSignal // the most recent MaxListedSignals, newest first
 	Retention *features.Retention
 	Reviews   []*explain.Case
+	// At is the instant the signals' uses (and expiry) were decided at.
+	At time.Time
 }
+
+// HeldSignal is one stored signal with, for each purpose it was collected
+// for, whether it is used for that purpose now.
+type HeldSignal struct {
+	features.Signal
+	// Uses are its collection purposes in purpose order, each decided by
+	// the rule the recommender applies (features' UsableFor).
+	Uses []SignalUse
+}
+
+// SignalUse is one purpose a signal was collected for, and whether it is
+// used for it now.
+type SignalUse struct {
+	Purpose consent.Purpose
+	// NotUsed is why the signal is not used for Purpose now, or 0 when it is.
+	NotUsed features.Reason
+}
+
+// Used reports whether the signal is used for the purpose now.
+func (u SignalUse) Used() bool { return u.NotUsed == 0 }
 
 // ViewHeldData reads what candor holds about the customer, for the privacy
 // center, in bounded memory however long the history.
@@ -74,7 +99,7 @@ func (a *App) ViewHeldData(ctx context.Context, who Actor) (*HeldData, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &HeldData{Retention: a.store.Retention()}
+	in := &HeldData{Retention: a.store.Retention(), At: a.now()}
 	if in.Consent, err = a.store.Consent(ctx, p); err != nil {
 		return nil, err
 	}
@@ -85,6 +110,9 @@ func (a *App) ViewHeldData(ctx context.Context, who Actor) (*HeldData, error) {
 		return nil, err
 	}
 	if in.Catalog, err = a.catalog.Current(ctx); err != nil {
+		return nil, err
+	}
+	if in.Policy, err = a.policies.Current(ctx); err != nil {
 		return nil, err
 	}
 	if in.Reviews, err = a.reviews.Customer(ctx, p); err != nil {
@@ -101,9 +129,18 @@ func (a *App) ViewHeldData(ctx context.Context, who Actor) (*HeldData, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.Signals = make([]features.Signal, recent.Len())
+	in.Signals = make([]HeldSignal, recent.Len())
 	for i := len(in.Signals) - 1; i >= 0; i-- {
-		in.Signals[i] = heap.Pop(recent).(features.Signal)
+		in.Signals[i].Signal = heap.Pop(recent).(features.Signal)
+	}
+	// Whether each is used now is the recommender's rule, asked about one
+	// signal and one of its collection purposes at a time.
+	view := &features.CustomerView{Consent: in.Consent, Controls: in.Controls, Policy: in.Policy, Catalog: in.Catalog}
+	for i := range in.Signals {
+		sig := &in.Signals[i]
+		for _, p := range sig.Purposes.Purposes() {
+			sig.Uses = append(sig.Uses, SignalUse{Purpose: p, NotUsed: a.store.WhyNotUsable(view, &sig.Signal, p, in.At)})
+		}
 	}
 	return in, nil
 }

@@ -115,6 +115,24 @@ var notUsedWhy = map[features.Reason]func(n int, purpose, plural, retention stri
 	features.ReasonSensitiveNeedsExplicitConsent: func(n int, _, _, _ string, _ consent.Status) string {
 		return pick(n, "it concerns a sensitive item, which needs", "they concern sensitive items, which need") + " your explicit consent"
 	},
+	// An answer names suppressed signals one by one (suppressedSentence);
+	// this is for saying why one signal is not used (NotUsedWhy).
+	features.ReasonSuppressed: func(n int, _, _, _ string, _ consent.Status) string {
+		return "you asked us not to use " + pick(n, "it", "them")
+	},
+}
+
+// NotUsedWhy says why one signal of type t is not used for purpose p, in the
+// words that end the why page's "not used" notes, e.g. "you withdrew your
+// consent to marketing emails". r is the reason features' rule gave,
+// retention the type's retention period (named for an expired signal) and
+// st the purpose's consent status. It is empty for a reason without words.
+func NotUsedWhy(r features.Reason, t consent.SignalType, p consent.Purpose, retention time.Duration, st consent.Status) string {
+	why, ok := notUsedWhy[r]
+	if !ok || !t.Valid() || !p.Valid() {
+		return ""
+	}
+	return why(1, purposeWords[p], nouns[t][1], retentionWords(retention), st)
 }
 
 func pick(n int, one, many string) string {

@@ -128,6 +128,15 @@ func (s *Store) UsableFor(v *CustomerView, purpose consent.Purpose, now time.Tim
 	return usableFor(v, purpose, now, s.retention)
 }
 
+// WhyNotUsable asks UsableFor's rule about one signal: it returns the reason
+// UsableFor would leave sig out of a request of purpose at now, or 0 when it
+// would use it. Of v it reads only the consent, controls, policy and
+// catalogue (not v.Signals), so a caller that lists some of a customer's
+// signals can say, for each, whether it is used and why not.
+func (s *Store) WhyNotUsable(v *CustomerView, sig *Signal, purpose consent.Purpose, now time.Time) Reason {
+	return excluded(v, sig, purpose, now, s.retention)
+}
+
 func usableFor(v *CustomerView, purpose consent.Purpose, now time.Time, retention *Retention) Usable {
 	u := Usable{Purpose: purpose, Signals: make([]Signal, 0, len(v.Signals))}
 	for i := range v.Signals {

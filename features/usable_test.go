@@ -189,6 +189,13 @@ func TestUsableFor(t *testing.T) {
 				t.Errorf("view catalogue item = %+v", it)
 			}
 			u := other.store.UsableFor(v, tt.purpose, tt.readAt)
+			// Asked about the one signal, the rule gives the same answer.
+			if len(v.Signals) != 1 {
+				t.Fatalf("loaded %d signals, want 1", len(v.Signals))
+			}
+			if got := other.store.WhyNotUsable(v, &v.Signals[0], tt.purpose, tt.readAt); got != tt.want {
+				t.Errorf("WhyNotUsable = %q, want %q", got, tt.want)
+			}
 			if u.Purpose != tt.purpose {
 				t.Errorf("Usable.Purpose = %s", u.Purpose)
 			}

@@ -137,7 +137,7 @@ func TestPrivacyLinkMovesTokenIntoCookie(t *testing.T) {
 		`role="status"`, `aria-live="polite"`, `href="/why/style.css"`, `href="/privacy/style.css"`,
 		"Personalised recommendations", consent.Personalization.Info().Description, "Marketing emails",
 		`aria-label="Turn off personalised recommendations">Turn off</button>`, `aria-label="Turn on marketing emails">Turn on</button>`,
-		"5 actions of yours in the shop", "Item &lt;0&gt;", "You added it to your cart", "Used for", "Kept until",
+		"5 actions of yours in the shop", "Item &lt;0&gt;", "You added it to your cart", "Collected for", "Personalised recommendations: <strong>used now</strong>.", "Kept until",
 		`href="/privacy/export" download="candor-export.json"`, `href="/privacy/delete"`,
 		"You have not asked us to review a recommendation", "in about 10 minutes",
 	} {

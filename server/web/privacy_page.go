@@ -11,8 +11,10 @@ import (
 )
 
 // The facts the privacy center's templates render. Every word a customer
-// reads is in the templates (templates/privacy*.html); this file gathers
-// facts from the store, read fresh on every view.
+// reads is in the templates (templates/privacy*.html), except the sentences
+// the domain words once for every page (explain: a signal's phrase, and why
+// a signal is not used); this file gathers facts from the core, read fresh
+// on every view.
 
 // privacyInput is what one view of the page is made from.
 type privacyInput struct {
@@ -73,12 +75,23 @@ type privacySignal struct {
 	Value     int    // a rating's stars
 	When      string // as a person reads it, in UTC
 	WhenInput string // as a datetime-local field holds it (privacyTimeLayout)
-	Purposes  []string
-	Expires   string
-	Expired   bool // past its retention, deleted at the next sweep
+	// Uses are the purposes it was collected for, each with whether it is
+	// used for it now.
+	Uses    []privacyUse
+	Expires string
+	Expired bool // past its retention, deleted at the next sweep
 	// Suppressed: the customer asked us not to use it.
 	Suppressed bool
 	CSRF       string
+}
+
+// privacyUse is one purpose a signal was collected for: whether it is used
+// for it now (the core decides, by the recommender's rule) and, when not,
+// why not.
+type privacyUse struct {
+	Purpose string // API name
+	Used    bool
+	Why     string // why not, as the customer reads it (explain.NotUsedWhy)
 }
 
 type privacyReview struct {
@@ -124,7 +137,14 @@ func buildPrivacyPage(in *privacyInput) *privacyPage {
 		ps := privacySignal{
 			ID: sig.ID, Title: sig.ItemID, ItemID: sig.ItemID, Type: sig.Type.String(),
 			When: privacyTime(sig.OccurredAt), WhenInput: sig.OccurredAt.UTC().Format(privacyTimeLayout),
-			Purposes: sig.Purposes.Names(), Suppressed: in.Controls.SuppressedSignal(sig.ID), CSRF: in.CSRF,
+			Suppressed: in.Controls.SuppressedSignal(sig.ID), CSRF: in.CSRF,
+		}
+		for _, u := range sig.Uses {
+			pu := privacyUse{Purpose: u.Purpose.String(), Used: u.Used()}
+			if !pu.Used {
+				pu.Why = explain.NotUsedWhy(u.NotUsed, sig.Type, u.Purpose, in.Retention.For(sig.Type), in.Consent.Decisions[u.Purpose].Status)
+			}
+			ps.Uses = append(ps.Uses, pu)
 		}
 		if sig.Type == consent.Rating {
 			ps.Value = int(sig.Value)
@@ -133,8 +153,8 @@ func buildPrivacyPage(in *privacyInput) *privacyPage {
 			ps.Title = it.Title
 		}
 		ps.Phrase = explain.SignalPhrase(sig.Type, ps.Title, sig.OccurredAt)
-		expires := in.Retention.Expiry(sig)
-		ps.Expires, ps.Expired = whyDate(expires), !expires.After(in.Now)
+		expires := in.Retention.Expiry(&sig.Signal)
+		ps.Expires, ps.Expired = whyDate(expires), !expires.After(in.At)
 		page.Signals = append(page.Signals, ps)
 	}
 	for _, c := range in.Reviews {
