@@ -17,6 +17,7 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // Config is what the use cases are configured with (server.Config holds it
@@ -51,7 +52,7 @@ func (c *Config) Validate() error {
 	if c.Secret.IsZero() {
 		errs = append(errs, errors.New("no pseudonym key: set --pseudonym-key-file or CANDOR_PSEUDONYM_KEY (at least 32 bytes; `openssl rand -base64 48`), or use --demo"))
 	}
-	if err := features.ValidateNamespace(c.Namespace); err != nil {
+	if err := keyspace.ValidateNamespace(c.Namespace); err != nil {
 		errs = append(errs, err)
 	}
 	if c.ExplanationRetention < time.Hour || c.ExplanationRetention > 365*24*time.Hour {
@@ -132,7 +133,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 	if o.After == nil {
 		o.After = time.After
 	}
-	keys, err := features.NewKeyspace(cfg.Namespace)
+	keys, err := keyspace.New(cfg.Namespace)
 	if err != nil {
 		return nil, err
 	}

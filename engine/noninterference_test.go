@@ -12,6 +12,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -140,7 +141,7 @@ func newFixtureWithSecret(tb testing.TB, secret features.Secret) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	r := redistest.New(tb)
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}

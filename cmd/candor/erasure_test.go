@@ -17,6 +17,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -105,7 +106,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	// Before: the scan sees every kind of key the subject has, on every
 	// node, and every needle it will look for afterwards, in the clear or
 	// in a value it opens. So finding nothing afterwards means something.
-	keys, err := features.NewKeyspace(ns)
+	keys, err := keyspace.New(ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +467,7 @@ func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec,
 // checkOthersIntact: every key that was not the subject's is still there
 // with exactly the same content, except the review queues, which lost the
 // subject's cases and nothing else; the only new key is the receipts list.
-func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys features.Keyspace, codec *features.Codec, tag string, s *erasureSubject) {
+func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys keyspace.Keyspace, codec *features.Codec, tag string, s *erasureSubject) {
 	t.Helper()
 	theirs := map[string]bool{}
 	for id := range s.recIDs {
