@@ -138,7 +138,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 		return nil, err
 	}
 	codec := features.NewCodec(cfg.Secret)
-	policies := consent.NewPolicyStore(rdb, cfg.Namespace)
+	policies := consent.NewPolicyStore(rdb, keys)
 	catalog := features.NewCatalog(rdb, keys)
 	store := features.NewStore(rdb, features.StoreOptions{
 		Keyspace: keys, Codec: codec, Retention: cfg.SignalRetention, Policies: policies, Catalog: catalog,

@@ -67,7 +67,7 @@ func TrainALS(ctx context.Context, rdb redis.UniversalClient, cfg *TrainConfig, 
 		Keyspace:  keys,
 		Codec:     features.NewCodec(cfg.Secret),
 		Retention: cfg.SignalRetention,
-		Policies:  consent.NewPolicyStore(rdb, cfg.Namespace),
+		Policies:  consent.NewPolicyStore(rdb, keys),
 		Catalog:   features.NewCatalog(rdb, keys),
 	})
 	return trainALS(ctx, store, engine.NewALSStore(rdb, cfg.Namespace), cfg.ALS, cfg.Keep, now)

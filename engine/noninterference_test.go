@@ -147,7 +147,7 @@ func newFixtureWithSecret(tb testing.TB, secret features.Secret) *fixture {
 	}
 	f := &fixture{
 		redis:      r,
-		policies:   consent.NewPolicyStore(r.Client, r.Namespace),
+		policies:   consent.NewPolicyStore(r.Client, ks),
 		catalog:    features.NewCatalog(r.Client, ks),
 		pseudonyms: features.NewPseudonymizer(secret),
 		weights:    engine.DefaultWeights(),

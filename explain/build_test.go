@@ -79,7 +79,7 @@ func TestBuildIsFaithful(t *testing.T) {
 	}
 	store := features.NewStore(r.Client, features.StoreOptions{
 		Keyspace: ks, Codec: features.NewCodec(features.GenerateSecret()),
-		Policies: consent.NewPolicyStore(r.Client, ks.Namespace()), Catalog: catalog,
+		Policies: consent.NewPolicyStore(r.Client, ks), Catalog: catalog,
 	})
 	policy := consent.DefaultPolicy()
 	model := shopModel(t)

@@ -66,7 +66,7 @@ func newServer(tb testing.TB, r *redistest.Redis, rdb redis.UniversalClient) *fi
 		keys:       ks,
 		codec:      features.NewCodec(testSecret(tb)),
 		pseudonyms: features.NewPseudonymizer(testSecret(tb)),
-		policies:   consent.NewPolicyStore(rdb, r.Namespace),
+		policies:   consent.NewPolicyStore(rdb, ks),
 		catalog:    features.NewCatalog(rdb, ks),
 	}
 	f.store = features.NewStore(rdb, features.StoreOptions{
