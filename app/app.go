@@ -159,7 +159,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 		explanations: explain.NewStore(rdb, keys, codec),
 		reviews:      explain.NewReviews(rdb, keys, codec),
 		models:       models,
-		alsModels:    engine.NewALSStore(rdb, cfg.Namespace),
+		alsModels:    engine.NewALSStore(rdb, keys),
 		trainer: &engine.Trainer{
 			Source: store, Holder: models, Options: cfg.Train, Interval: cfg.ModelRefresh,
 			Logger: o.Logger, Now: o.Now,

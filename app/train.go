@@ -70,7 +70,7 @@ func TrainALS(ctx context.Context, rdb redis.UniversalClient, cfg *TrainConfig, 
 		Policies:  consent.NewPolicyStore(rdb, keys),
 		Catalog:   features.NewCatalog(rdb, keys),
 	})
-	return trainALS(ctx, store, engine.NewALSStore(rdb, cfg.Namespace), cfg.ALS, cfg.Keep, now)
+	return trainALS(ctx, store, engine.NewALSStore(rdb, keys), cfg.ALS, cfg.Keep, now)
 }
 
 // trainALS trains on store and saves the model in models.
