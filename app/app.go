@@ -17,6 +17,7 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // Config is what the use cases are configured with (server.Config holds it
@@ -51,7 +52,7 @@ func (c *Config) Validate() error {
 	if c.Secret.IsZero() {
 		errs = append(errs, errors.New("no pseudonym key: set --pseudonym-key-file or CANDOR_PSEUDONYM_KEY (at least 32 bytes; `openssl rand -base64 48`), or use --demo"))
 	}
-	if err := features.ValidateNamespace(c.Namespace); err != nil {
+	if err := keyspace.ValidateNamespace(c.Namespace); err != nil {
 		errs = append(errs, err)
 	}
 	if c.ExplanationRetention < time.Hour || c.ExplanationRetention > 365*24*time.Hour {
@@ -132,12 +133,12 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 	if o.After == nil {
 		o.After = time.After
 	}
-	keys, err := features.NewKeyspace(cfg.Namespace)
+	keys, err := keyspace.New(cfg.Namespace)
 	if err != nil {
 		return nil, err
 	}
 	codec := features.NewCodec(cfg.Secret)
-	policies := consent.NewPolicyStore(rdb, cfg.Namespace)
+	policies := consent.NewPolicyStore(rdb, keys)
 	catalog := features.NewCatalog(rdb, keys)
 	store := features.NewStore(rdb, features.StoreOptions{
 		Keyspace: keys, Codec: codec, Retention: cfg.SignalRetention, Policies: policies, Catalog: catalog,
@@ -158,7 +159,7 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 		explanations: explain.NewStore(rdb, keys, codec),
 		reviews:      explain.NewReviews(rdb, keys, codec),
 		models:       models,
-		alsModels:    engine.NewALSStore(rdb, cfg.Namespace),
+		alsModels:    engine.NewALSStore(rdb, keys),
 		trainer: &engine.Trainer{
 			Source: store, Holder: models, Options: cfg.Train, Interval: cfg.ModelRefresh,
 			Logger: o.Logger, Now: o.Now,

@@ -11,6 +11,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // TrainConfig is what `candor train` runs with: the servers' store, as
@@ -31,7 +32,7 @@ func (c *TrainConfig) Validate() error {
 	if c.Secret.IsZero() {
 		errs = append(errs, errors.New("no pseudonym key: give the servers' key with --pseudonym-key-file or CANDOR_PSEUDONYM_KEY"))
 	}
-	if err := features.ValidateNamespace(c.Namespace); err != nil {
+	if err := keyspace.ValidateNamespace(c.Namespace); err != nil {
 		errs = append(errs, err)
 	}
 	if c.SignalRetention == nil {
@@ -58,7 +59,7 @@ func TrainALS(ctx context.Context, rdb redis.UniversalClient, cfg *TrainConfig, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	keys, err := features.NewKeyspace(cfg.Namespace)
+	keys, err := keyspace.New(cfg.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +67,10 @@ func TrainALS(ctx context.Context, rdb redis.UniversalClient, cfg *TrainConfig, 
 		Keyspace:  keys,
 		Codec:     features.NewCodec(cfg.Secret),
 		Retention: cfg.SignalRetention,
-		Policies:  consent.NewPolicyStore(rdb, cfg.Namespace),
+		Policies:  consent.NewPolicyStore(rdb, keys),
 		Catalog:   features.NewCatalog(rdb, keys),
 	})
-	return trainALS(ctx, store, engine.NewALSStore(rdb, cfg.Namespace), cfg.ALS, cfg.Keep, now)
+	return trainALS(ctx, store, engine.NewALSStore(rdb, keys), cfg.ALS, cfg.Keep, now)
 }
 
 // trainALS trains on store and saves the model in models.

@@ -9,5 +9,5 @@
 // package stores consent state and ledger beside the customer's signals, so
 // that one customer's data is one pipelined round trip and one erasure. This
 // package must never see a raw customer identifier, and its only Redis keys
-// are the global policy keys.
+// are the global policy keys (named, like every key, by internal/keyspace).
 package consent

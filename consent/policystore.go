@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redisx"
 )
 
@@ -20,26 +20,24 @@ import (
 // pointer in one transaction. Versions are immutable, so they are cached in
 // memory by number; only the pointer is read per request.
 //
-// Keys (one hash tag, so the transaction stays in one cluster slot):
-//
-//	<ns>:{policy}:version   current version number (absent: 1)
-//	<ns>:{policy}:v:<n>     version n, JSON
+// Its keys are keyspace.PolicyCurrent and keyspace.Policy (one hash tag, so
+// the transaction stays in one cluster slot).
 type PolicyStore struct {
 	rdb        redis.UniversalClient
+	keys       keyspace.Keyspace
 	versionKey string
-	prefix     string
 
 	mu    sync.RWMutex
 	cache map[int64]*Policy
 }
 
-// NewPolicyStore returns a store under the key namespace ns.
-func NewPolicyStore(rdb redis.UniversalClient, ns string) *PolicyStore {
+// NewPolicyStore returns a store under the keyspace.
+func NewPolicyStore(rdb redis.UniversalClient, keys keyspace.Keyspace) *PolicyStore {
 	def := DefaultPolicy()
 	return &PolicyStore{
 		rdb:        rdb,
-		versionKey: ns + ":{policy}:version",
-		prefix:     ns + ":{policy}:v:",
+		keys:       keys,
+		versionKey: keys.PolicyCurrent(),
 		cache:      map[int64]*Policy{1: &def},
 	}
 }
@@ -65,7 +63,7 @@ func (s *PolicyStore) ByVersion(ctx context.Context, version int64) (*Policy, er
 	if ok {
 		return p, nil
 	}
-	raw, err := s.rdb.Get(ctx, s.prefix+strconv.FormatInt(version, 10)).Bytes()
+	raw, err := s.rdb.Get(ctx, s.keys.Policy(version)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fault.Wrapf(ErrNotFound, "policy version %d: not found", version)
 	}
@@ -100,7 +98,7 @@ func (s *PolicyStore) Put(ctx context.Context, allowed [numPurposes]SignalTypeSe
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, s.prefix+strconv.FormatInt(next.Version, 10), raw, 0)
+			pipe.Set(ctx, s.keys.Policy(next.Version), raw, 0)
 			pipe.Set(ctx, s.versionKey, next.Version, 0)
 			return nil
 		})

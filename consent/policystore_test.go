@@ -27,7 +27,7 @@ func otherServer(tb testing.TB, r *redistest.Redis) *consent.PolicyStore {
 	}
 	c := redis.NewClient(opts)
 	tb.Cleanup(func() { _ = c.Close() })
-	return consent.NewPolicyStore(c, r.Namespace)
+	return consent.NewPolicyStore(c, r.Keyspace())
 }
 
 // noSearch is the default policy without search history for personalization.
@@ -42,7 +42,7 @@ func TestPolicyStoreCurrentDefaultsToVersion1(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := redistest.New(t)
-	s := consent.NewPolicyStore(r.Client, r.Namespace)
+	s := consent.NewPolicyStore(r.Client, r.Keyspace())
 	p, err := s.Current(ctx)
 	if err != nil {
 		t.Fatalf("Current: %v", err)
@@ -60,7 +60,7 @@ func TestPolicyStorePut(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := redistest.New(t)
-	s := consent.NewPolicyStore(r.Client, r.Namespace)
+	s := consent.NewPolicyStore(r.Client, r.Keyspace())
 
 	created, err := s.Put(ctx, noSearch(), 1, "marketer", policyTime)
 	if err != nil {
@@ -115,7 +115,7 @@ func TestPolicyStoreByVersionUnknown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := redistest.New(t)
-	s := consent.NewPolicyStore(r.Client, r.Namespace)
+	s := consent.NewPolicyStore(r.Client, r.Keyspace())
 	for _, v := range []int64{0, 2, 99, -1} {
 		if _, err := s.ByVersion(ctx, v); !errors.Is(err, consent.ErrNotFound) {
 			t.Errorf("ByVersion(%d) error = %v, want ErrNotFound", v, err)
@@ -128,7 +128,7 @@ func TestPolicyStoreConcurrentPuts(t *testing.T) {
 	ctx := context.Background()
 	r := redistest.New(t)
 	const writers = 8
-	stores := []*consent.PolicyStore{consent.NewPolicyStore(r.Client, r.Namespace), otherServer(t, r)}
+	stores := []*consent.PolicyStore{consent.NewPolicyStore(r.Client, r.Keyspace()), otherServer(t, r)}
 
 	versions := make([]int64, writers)
 	errs := make([]error, writers)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redisx"
 )
 
@@ -23,29 +24,27 @@ import (
 // server can pick up the one `candor train` wrote last. The model holds no
 // personal data: item factors and counts only.
 //
-// Keys (one hash tag, so that moving the current pointer is one
-// transaction):
-//
-//	<ns>:{model}:current      the current version id
-//	<ns>:{model}:versions     sorted set, version id -> trained at (unix ms)
-//	<ns>:{model}:v:<version>  hash: "info" (JSON), "items" (ids, one per
-//	                          line), "f:<n>" (factors of items n·1024 to
-//	                          n·1024+1023, little-endian float64)
+// Its keys (one hash tag, so that moving the current pointer is one
+// transaction) are keyspace.ModelCurrent (the current version id),
+// keyspace.ModelVersions (sorted set, version id -> trained at, unix ms) and
+// keyspace.Model, one hash per version: "info" (JSON), "items" (ids, one per
+// line), "f:<n>" (factors of items n·1024 to n·1024+1023, little-endian
+// float64).
 type ALSStore struct {
 	rdb  redis.UniversalClient
-	base string
+	keys keyspace.Keyspace
 }
 
-// NewALSStore returns the model store under namespace ns.
-func NewALSStore(rdb redis.UniversalClient, ns string) *ALSStore {
-	return &ALSStore{rdb: rdb, base: ns + ":{model}:"}
+// NewALSStore returns the model store under the keyspace.
+func NewALSStore(rdb redis.UniversalClient, keys keyspace.Keyspace) *ALSStore {
+	return &ALSStore{rdb: rdb, keys: keys}
 }
 
 const factorChunk = 1024 // items per stored chunk of factors
 
-func (s *ALSStore) currentKey() string         { return s.base + "current" }
-func (s *ALSStore) versionsKey() string        { return s.base + "versions" }
-func (s *ALSStore) versionKey(v string) string { return s.base + "v:" + v }
+func (s *ALSStore) currentKey() string         { return s.keys.ModelCurrent() }
+func (s *ALSStore) versionsKey() string        { return s.keys.ModelVersions() }
+func (s *ALSStore) versionKey(v string) string { return s.keys.Model(v) }
 func chunkField(n int) string                  { return "f:" + strconv.Itoa(n) }
 func (s *ALSStore) chunks(m *ALSModel) int     { return (m.NumItems() + factorChunk - 1) / factorChunk }
 

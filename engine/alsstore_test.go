@@ -35,7 +35,7 @@ func TestALSStoreOverlappingTrainings(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := redistest.New(t)
-	st := engine.NewALSStore(r.Client, r.Namespace)
+	st := engine.NewALSStore(r.Client, r.Keyspace())
 	f := randomFactors(t, 200, 4)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for n := 0; n < 60; n++ {
@@ -73,7 +73,7 @@ func TestALSStoreFollowRefusesStaleModels(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := redistest.New(t)
-	st := engine.NewALSStore(r.Client, r.Namespace)
+	st := engine.NewALSStore(r.Client, r.Keyspace())
 	f := randomFactors(t, 200, 4)
 	const maxAge = 24 * time.Hour
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -132,7 +132,7 @@ func TestALSStoreFollowRefusesStaleModels(t *testing.T) {
 	// A server that starts when the current version is already too old
 	// does not serve it, from its first check on.
 	r2 := redistest.New(t)
-	st2 := engine.NewALSStore(r2.Client, r2.Namespace)
+	st2 := engine.NewALSStore(r2.Client, r2.Keyspace())
 	if err := st2.Save(ctx, storedModel(t, f, "als-ancient", now.Add(-2*maxAge)), 2); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestALSStoreFollowPolls(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := redistest.New(t)
-	st := engine.NewALSStore(r.Client, r.Namespace)
+	st := engine.NewALSStore(r.Client, r.Keyspace())
 	f := randomFactors(t, 200, 4)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	if err := st.Save(ctx, storedModel(t, f, "als-1", now.Add(-2*time.Hour)), 2); err != nil {

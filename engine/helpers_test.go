@@ -10,6 +10,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -123,7 +124,7 @@ func train(tb testing.TB, customers [][]features.Signal, o engine.TrainOptions) 
 func catalogOf(tb testing.TB, items ...features.Item) *features.CatalogSnapshot {
 	tb.Helper()
 	r := redistest.New(tb)
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -140,13 +141,13 @@ func newFixtureWithSecret(tb testing.TB, secret features.Secret) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	r := redistest.New(tb)
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f := &fixture{
 		redis:      r,
-		policies:   consent.NewPolicyStore(r.Client, r.Namespace),
+		policies:   consent.NewPolicyStore(r.Client, ks),
 		catalog:    features.NewCatalog(r.Client, ks),
 		pseudonyms: features.NewPseudonymizer(secret),
 		weights:    engine.DefaultWeights(),

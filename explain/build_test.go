@@ -13,6 +13,7 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -64,7 +65,7 @@ func shopModel(tb testing.TB) *engine.Model {
 func TestBuildIsFaithful(t *testing.T) {
 	t.Parallel()
 	r := redistest.New(t)
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestBuildIsFaithful(t *testing.T) {
 	}
 	store := features.NewStore(r.Client, features.StoreOptions{
 		Keyspace: ks, Codec: features.NewCodec(features.GenerateSecret()),
-		Policies: consent.NewPolicyStore(r.Client, ks.Namespace()), Catalog: catalog,
+		Policies: consent.NewPolicyStore(r.Client, ks), Catalog: catalog,
 	})
 	policy := consent.DefaultPolicy()
 	model := shopModel(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -49,7 +50,7 @@ var shopItems = []features.Item{
 func shopCatalog(tb testing.TB) *features.CatalogSnapshot {
 	tb.Helper()
 	r := redistest.New(tb)
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redisx"
 )
 
@@ -85,12 +86,12 @@ func (c *Case) Recommendation() (*Answer, error) {
 // Reviews stores review cases.
 type Reviews struct {
 	rdb   redis.UniversalClient
-	keys  features.Keyspace
+	keys  keyspace.Keyspace
 	codec *features.Codec
 }
 
 // NewReviews returns the case store.
-func NewReviews(rdb redis.UniversalClient, keys features.Keyspace, codec *features.Codec) *Reviews {
+func NewReviews(rdb redis.UniversalClient, keys keyspace.Keyspace, codec *features.Codec) *Reviews {
 	return &Reviews{rdb: rdb, keys: keys, codec: codec}
 }
 
@@ -98,7 +99,7 @@ func NewReviews(rdb redis.UniversalClient, keys features.Keyspace, codec *featur
 func ValidCaseID(id string) bool { return features.ValidID("case_", id) }
 
 // CaseHandle is the name a case is stored and queued under
-// (features.Keyspace.ReviewCase, ReviewQueue): a keyed HMAC of its id, so
+// (keyspace.Keyspace.ReviewCase, ReviewQueue): a keyed HMAC of its id, so
 // that Redis never shows a case id.
 func CaseHandle(codec *features.Codec, id string) string { return codec.Blind("review_case", id) }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // DefaultRetention is how long an answer and its explanations are kept.
@@ -31,12 +32,12 @@ func ValidID(id string) bool { return features.ValidID(IDPrefix, id) }
 // recommendations so that export and erasure can find them.
 type Store struct {
 	rdb   redis.UniversalClient
-	keys  features.Keyspace
+	keys  keyspace.Keyspace
 	codec *features.Codec
 }
 
 // NewStore returns a store.
-func NewStore(rdb redis.UniversalClient, keys features.Keyspace, codec *features.Codec) *Store {
+func NewStore(rdb redis.UniversalClient, keys keyspace.Keyspace, codec *features.Codec) *Store {
 	return &Store{rdb: rdb, keys: keys, codec: codec}
 }
 

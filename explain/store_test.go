@@ -14,12 +14,13 @@ import (
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
 type storeFixture struct {
 	r     *redistest.Redis
-	keys  features.Keyspace
+	keys  keyspace.Keyspace
 	codec *features.Codec
 	store *explain.Store
 }
@@ -27,7 +28,7 @@ type storeFixture struct {
 func newStore(tb testing.TB) *storeFixture {
 	tb.Helper()
 	r := redistest.New(tb)
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}

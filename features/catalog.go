@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redisx"
 )
 
@@ -80,14 +81,11 @@ func validateText(field, s string, max int) error {
 // request brings up to date with the catalogue version it read in its own
 // pipeline, so a change is visible to the very next request on every server.
 //
-// Keys (one hash tag, so a change is one transaction):
-//
-//	<ns>:{catalog}:items    hash, item id -> item JSON
-//	<ns>:{catalog}:version  integer, bumped by every change
-//	<ns>:{catalog}:changes  sorted set, item id -> version of its last change
+// Its keys are keyspace.CatalogKeys (one hash tag, so a change is one
+// transaction).
 type Catalog struct {
 	rdb  redis.UniversalClient
-	keys catalogKeys
+	keys keyspace.CatalogKeys
 
 	syncMu sync.Mutex
 	snap   atomic.Pointer[CatalogSnapshot]
@@ -161,8 +159,8 @@ func (s *CatalogSnapshot) Len() int {
 }
 
 // NewCatalog returns the catalogue under the keyspace.
-func NewCatalog(rdb redis.UniversalClient, ks Keyspace) *Catalog {
-	c := &Catalog{rdb: rdb, keys: ks.catalog()}
+func NewCatalog(rdb redis.UniversalClient, ks keyspace.Keyspace) *Catalog {
+	c := &Catalog{rdb: rdb, keys: ks.Catalog()}
 	c.snap.Store(&CatalogSnapshot{items: map[string]*Item{}})
 	return c
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // ControlKind is what a customer's control is about.
@@ -176,7 +177,7 @@ func (s *Store) RemoveControl(ctx context.Context, p Pseudonym, k ControlKind, t
 
 // writeControl sets or deletes the control and appends the change to the
 // log, in the watched transaction.
-func (s *Store) writeControl(ctx context.Context, tx *redis.Tx, keys CustomerKeys, field string, c Control, action, actor string) error {
+func (s *Store) writeControl(ctx context.Context, tx *redis.Tx, keys keyspace.CustomerKeys, field string, c Control, action, actor string) error {
 	change, err := json.Marshal(ControlChange{RecordedAt: c.SetAt, Action: action, Kind: c.Kind, Target: c.Target, ActorRole: actor})
 	if err != nil {
 		return err

@@ -1,10 +1,11 @@
 // Package features owns everything candor stores about customers and items,
 // and turns it into what a request may use. It holds:
 //
-//   - the customer keyspace in Redis: one hash tag per pseudonymised customer
-//     (consent state, consent ledger, signals, controls and their log, the
-//     indexes of their stored recommendations and review cases), so one
-//     customer is one slot, one round trip and one erasure;
+//   - the customer's data in Redis, under one hash tag per pseudonymised
+//     customer (consent state, consent ledger, signals, controls and their
+//     log, the indexes of their stored recommendations and review cases), so
+//     one customer is one slot, one round trip and one erasure; the key names
+//     are internal/keyspace's;
 //   - erasure, export and rectification of one customer (rights.go) and the
 //     erasure receipts, which name no one;
 //   - the pseudonymiser (keyed HMAC of customer ids) and the one codec that

@@ -9,6 +9,7 @@ import (
 
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -35,7 +36,7 @@ func testSecret(tb testing.TB) features.Secret {
 type fixture struct {
 	r          *redistest.Redis
 	rdb        redis.UniversalClient
-	keys       features.Keyspace
+	keys       keyspace.Keyspace
 	codec      *features.Codec
 	pseudonyms *features.Pseudonymizer
 	policies   *consent.PolicyStore
@@ -55,9 +56,9 @@ func newServer(tb testing.TB, r *redistest.Redis, rdb redis.UniversalClient) *fi
 	if rdb == nil {
 		rdb = r.Client
 	}
-	ks, err := features.NewKeyspace(r.Namespace)
+	ks, err := keyspace.New(r.Namespace)
 	if err != nil {
-		tb.Fatalf("NewKeyspace(%q): %v", r.Namespace, err)
+		tb.Fatalf("keyspace.New(%q): %v", r.Namespace, err)
 	}
 	f := &fixture{
 		r:          r,
@@ -65,7 +66,7 @@ func newServer(tb testing.TB, r *redistest.Redis, rdb redis.UniversalClient) *fi
 		keys:       ks,
 		codec:      features.NewCodec(testSecret(tb)),
 		pseudonyms: features.NewPseudonymizer(testSecret(tb)),
-		policies:   consent.NewPolicyStore(rdb, r.Namespace),
+		policies:   consent.NewPolicyStore(rdb, ks),
 		catalog:    features.NewCatalog(rdb, ks),
 	}
 	f.store = features.NewStore(rdb, features.StoreOptions{

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/candorhq/candor/internal/fault"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // MinSecretLen is the shortest master secret accepted, in bytes.
@@ -83,7 +84,10 @@ func (s Secret) derive(label string) []byte {
 
 // Pseudonym is a customer's storage identity: a keyed HMAC of the customer id.
 // It is the only form of a customer identifier that reaches Redis or logs.
-type Pseudonym string
+// The type is declared by the keyspace, which puts it into the customer's
+// hash tag (and nothing else of the customer into a key); the Pseudonymizer
+// is the one place that makes one.
+type Pseudonym = keyspace.Pseudonym
 
 // Pseudonymizer maps customer ids to pseudonyms. Without the secret the
 // mapping cannot be computed or reversed.

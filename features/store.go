@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/candorhq/candor/consent"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redisx"
 )
 
@@ -18,7 +19,7 @@ import (
 // and the per-request view of them. Every value is sealed by the Codec.
 type Store struct {
 	rdb       redis.UniversalClient
-	keys      Keyspace
+	keys      keyspace.Keyspace
 	codec     *Codec
 	retention *Retention
 	policies  *consent.PolicyStore
@@ -27,7 +28,7 @@ type Store struct {
 
 // StoreOptions are a Store's dependencies.
 type StoreOptions struct {
-	Keyspace  Keyspace
+	Keyspace  keyspace.Keyspace
 	Codec     *Codec
 	Retention *Retention // nil: DefaultRetention()
 	Policies  *consent.PolicyStore
@@ -39,7 +40,7 @@ func NewStore(rdb redis.UniversalClient, o StoreOptions) *Store {
 	if o.Retention == nil {
 		o.Retention = DefaultRetention()
 	}
-	if rdb == nil || o.Codec == nil || o.Policies == nil || o.Catalog == nil || o.Keyspace.ns == "" {
+	if rdb == nil || o.Codec == nil || o.Policies == nil || o.Catalog == nil || o.Keyspace.IsZero() {
 		panic("features.NewStore: missing dependency")
 	}
 	return &Store{rdb: rdb, keys: o.Keyspace, codec: o.Codec, retention: o.Retention, policies: o.Policies, catalog: o.Catalog}

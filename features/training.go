@@ -142,9 +142,9 @@ func (s *Store) SweepExpired(ctx context.Context, now time.Time) (int, error) {
 // when the keyspace is rehashed during the scan).
 func (s *Store) customersWithSignals(ctx context.Context) ([]Pseudonym, error) {
 	var customers []Pseudonym
-	err := redisx.ScanKeys(ctx, s.rdb, s.keys.customerSignalsPattern(), func(keys []string) error {
+	err := redisx.ScanKeys(ctx, s.rdb, s.keys.CustomerSignalsPattern(), func(keys []string) error {
 		for _, k := range keys {
-			if p, ok := s.keys.pseudonymFromKey(k); ok {
+			if p, ok := s.keys.CustomerOf(k); ok {
 				customers = append(customers, p)
 			}
 		}

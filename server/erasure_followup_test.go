@@ -10,6 +10,7 @@ import (
 	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // TestErasureFollowUp: an answer and a review case written after an
@@ -79,7 +80,7 @@ func TestErasureFollowUp(t *testing.T) {
 	}
 	// Nothing of the late writes is left anywhere: the only key under
 	// alice's tag is the index of her new answer.
-	keys, err := features.NewKeyspace(f.s.cfg.Namespace)
+	keys, err := keyspace.New(f.s.cfg.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}

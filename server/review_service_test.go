@@ -20,6 +20,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -345,7 +346,7 @@ func TestReviewConcurrentUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := features.NewKeyspace(f.r.Namespace)
+	keys, err := keyspace.New(f.r.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/candorhq/candor/app"
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -302,7 +303,7 @@ func mib(n int64) float64        { return float64(n) / (1 << 20) }
 // signalsKey is the Redis key of a customer's signals.
 func signalsKey(tb testing.TB, r *redistest.Redis, p features.Pseudonym) string {
 	tb.Helper()
-	keys, err := features.NewKeyspace(r.Namespace)
+	keys, err := keyspace.New(r.Namespace)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
@@ -524,7 +525,7 @@ func TestEraseCustomer(t *testing.T) {
 	// Receipts name no one: the receipts list is stored as plain JSON (every
 	// other value is sealed, and customerKeys above covers key names), so
 	// it is searched for the id and the pseudonym as stored.
-	keys, err := features.NewKeyspace(f.r.Namespace)
+	keys, err := keyspace.New(f.r.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}

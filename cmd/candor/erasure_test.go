@@ -17,6 +17,7 @@ import (
 	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/explain"
 	"github.com/candorhq/candor/features"
+	"github.com/candorhq/candor/internal/keyspace"
 	"github.com/candorhq/candor/internal/redistest"
 )
 
@@ -105,11 +106,11 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	// Before: the scan sees every kind of key the subject has, on every
 	// node, and every needle it will look for afterwards, in the clear or
 	// in a value it opens. So finding nothing afterwards means something.
-	keys, err := features.NewKeyspace(ns)
+	keys, err := keyspace.New(ns)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := ns + ":{u:" + string(s.pseudonym) + "}:"
+	tag := keys.Customer(s.pseudonym).Prefix
 	before := snapshot(t)
 	byName := keysByName(before)
 	held := keys.Customer(s.pseudonym).All()
@@ -165,7 +166,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	// After: nothing of theirs on any node; everyone else's keys as they
 	// were.
 	after := snapshot(t)
-	checkNothingLeft(t, after, codec, ns, tag, needles, s.soloSKU)
+	checkNothingLeft(t, after, codec, keys, tag, needles, s.soloSKU)
 	checkOthersIntact(t, before, after, keys, codec, tag, s)
 
 	// Idempotent: a second erasure (by the storefront, on their behalf)
@@ -182,7 +183,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	if receipt2["receipt_id"] == receipt["receipt_id"] {
 		t.Fatal("the second erasure reused the first receipt's id")
 	}
-	checkNothingLeft(t, snapshot(t), codec, ns, tag, needles, s.soloSKU)
+	checkNothingLeft(t, snapshot(t), codec, keys, tag, needles, s.soloSKU)
 
 	// The privacy officer sees both receipts, newest first; nobody else
 	// may list them.
@@ -216,10 +217,10 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 		return list["longest_pending_seconds"] == "0"
 	})
 	final := snapshot(t)
-	if _, ok := keysByName(final)[ns+":{model}:v:"+version]; ok {
+	if _, ok := keysByName(final)[keys.Model(version)]; ok {
 		t.Fatalf("the model version trained on the subject is still stored")
 	}
-	checkNothingLeft(t, final, codec, ns, tag, needles, s.soloSKU)
+	checkNothingLeft(t, final, codec, keys, tag, needles, s.soloSKU)
 
 	// A recommendation for them now is not personalised and says why.
 	after2 := ts.mustREST(t, "storefront", "GET", s.path+"/recommendations?surface=storefront&limit=5", "")
@@ -434,19 +435,19 @@ func checkReceipt(t *testing.T, raw []byte, counts map[string]int64, needles map
 // checkNothingLeft: no key under the customer's hash tag, and no needle in
 // any key name, field, value or opened value, anywhere. The one exception is
 // the catalogue item only they held, which stays in the catalogue (an item,
-// not their data): in <ns>:{catalog}:items and <ns>:{catalog}:changes only.
+// not their data): in the catalogue's items and changes only.
 // The item model needs no exception: items held by fewer than --min-support
 // customers are never in it, and the model's factors for shared items (which
 // do reflect the customer until the next training, as the receipt reports)
 // name no one.
-func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec, ns, tag string, needles map[string]string, soloSKU string) {
+func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec, ks keyspace.Keyspace, tag string, needles map[string]string, soloSKU string) {
 	t.Helper()
-	catalog := []string{ns + ":{catalog}:items", ns + ":{catalog}:changes"}
+	catalog := []string{ks.Catalog().Items, ks.Catalog().Changes}
 	for _, k := range keys {
 		if strings.HasPrefix(k.Name, tag) {
 			t.Fatalf("after erasure %s (on %s) is still stored", k.Name, k.Node)
 		}
-		if !strings.HasPrefix(k.Name, ns+":") {
+		if !strings.HasPrefix(k.Name, ks.Namespace()+":") {
 			t.Fatalf("key %s (on %s) is outside the namespace", k.Name, k.Node)
 		}
 	}
@@ -466,7 +467,7 @@ func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec,
 // checkOthersIntact: every key that was not the subject's is still there
 // with exactly the same content, except the review queues, which lost the
 // subject's cases and nothing else; the only new key is the receipts list.
-func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys features.Keyspace, codec *features.Codec, tag string, s *erasureSubject) {
+func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys keyspace.Keyspace, codec *features.Codec, tag string, s *erasureSubject) {
 	t.Helper()
 	theirs := map[string]bool{}
 	for id := range s.recIDs {

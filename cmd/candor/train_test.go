@@ -110,11 +110,11 @@ func TestTrainAndHotSwap(t *testing.T) {
 		t.Fatalf("%d of %d requests failed during swaps", failures.Load(), served.Load())
 	}
 	// --keep=2: the first version is gone from the store.
-	stored, err := ts.redis.Client.ZRange(context.Background(), ts.redis.Namespace+":{model}:versions", 0, -1).Result()
+	stored, err := ts.redis.Client.ZRange(context.Background(), ts.redis.Keyspace().ModelVersions(), 0, -1).Result()
 	if err != nil || len(stored) != 2 || strings.Contains(strings.Join(stored, ","), version) {
 		t.Fatalf("stored versions %v (%v); want the two newest only", stored, err)
 	}
-	if n, _ := ts.redis.Client.Exists(context.Background(), ts.redis.Namespace+":{model}:v:"+version).Result(); n != 0 {
+	if n, _ := ts.redis.Client.Exists(context.Background(), ts.redis.Keyspace().Model(version)).Result(); n != 0 {
 		t.Fatal("the pruned version's data is still stored")
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/candorhq/candor/internal/keyspace"
 )
 
 // Redis is a client plus the namespace a test owns.
@@ -63,6 +65,15 @@ func New(tb testing.TB) *Redis {
 		}
 	})
 	return r
+}
+
+// Keyspace names the keys of the test's namespace.
+func (r *Redis) Keyspace() keyspace.Keyspace {
+	ks, err := keyspace.New(r.Namespace)
+	if err != nil {
+		panic("redistest: the test namespace is invalid: " + err.Error()) // "t" and hex digits never are
+	}
+	return ks
 }
 
 // Keys lists every key in the test's namespace.
