@@ -198,13 +198,20 @@ func (a *App) Reviews() *explain.Reviews { return a.reviews }
 // Config returns the configuration the core runs with.
 func (a *App) Config() Config { return a.cfg }
 
-// Ready reports whether the store answers and a model has been trained.
+// Why the core is not ready.
+var (
+	ErrStoreUnreachable = errors.New("store not reachable")
+	ErrNotTrained       = errors.New("model not trained yet")
+)
+
+// Ready reports whether the store answers and a model has been trained:
+// nil, ErrStoreUnreachable or ErrNotTrained.
 func (a *App) Ready(ctx context.Context) error {
 	if err := a.rdb.Ping(ctx).Err(); err != nil {
-		return errors.New("store not reachable")
+		return ErrStoreUnreachable
 	}
 	if !a.models.Trained() {
-		return errors.New("model not trained yet")
+		return ErrNotTrained
 	}
 	return nil
 }

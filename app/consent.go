@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"github.com/candorhq/candor/consent"
@@ -135,7 +136,7 @@ func (a *App) ObjectToProfiling(ctx context.Context, who Actor, customerID, noti
 	if err != nil {
 		return features.ConsentResult{}, err
 	}
-	if customerID == "" {
+	if customerID == "" && noticeVersion == "" {
 		noticeVersion = a.cfg.NoticeVersion
 	}
 	return a.store.ApplyConsent(ctx, p, consent.Change{
@@ -152,8 +153,10 @@ type TCFImport struct {
 }
 
 // ImportTcfConsent records the choices a TCF v2 consent string makes for the
-// purposes it maps to, with method "import". A grant GPC keeps off is
-// refused as on UpdateConsents (a CMP's string cannot confirm it).
+// purposes it maps to, with method "import". While the request carries
+// GPC, the string's grants of purposes GPC keeps off are left out (the
+// opt-out the signal recorded stands: a CMP's string is not the customer's
+// confirmation), and the rest is imported.
 func (a *App) ImportTcfConsent(ctx context.Context, who Actor, customerID, tcString string) (TCFImport, error) {
 	p, err := a.customer(ctx, OpImportTcfConsent, who, customerID)
 	if err != nil {
@@ -163,10 +166,17 @@ func (a *App) ImportTcfConsent(ctx context.Context, who Actor, customerID, tcStr
 	if err != nil {
 		return TCFImport{}, err
 	}
-	if err := checkGPCConflict(who, choices, false); err != nil {
-		return TCFImport{}, err
+	if gpcApplies(who) {
+		choices = slices.DeleteFunc(choices, func(ch consent.Choice) bool { return ch.Granted && consent.GPCPurposes.Has(ch.Purpose) })
 	}
-	res, err := a.store.ApplyConsent(ctx, p, consent.Change{
+	res := features.ConsentResult{}
+	if len(choices) == 0 {
+		if res.State, err = a.store.Consent(ctx, p); err != nil {
+			return TCFImport{}, err
+		}
+		return TCFImport{ConsentResult: res, TCFPurposesGranted: granted}, nil
+	}
+	res, err = a.store.ApplyConsent(ctx, p, consent.Change{
 		Choices: choices, NoticeVersion: notice, Method: consent.MethodImport, ActorRole: string(who.Role), At: a.now(),
 	})
 	if err != nil {

@@ -132,18 +132,18 @@ func encodePolicy(p *Policy) ([]byte, error) {
 func decodePolicy(raw []byte) (*Policy, error) {
 	var sp storedPolicy
 	if err := json.Unmarshal(raw, &sp); err != nil {
-		return nil, fmt.Errorf("corrupt policy: %w", err)
+		return nil, fmt.Errorf("corrupt policy: %v", err) // ours, not the caller's: Internal
 	}
 	p := &Policy{Version: sp.Version, AuthorRole: sp.AuthorRole, CreatedAt: sp.CreatedAt}
 	for name, types := range sp.Allowed {
 		purpose, err := ParsePurpose("allowed", name)
 		if err != nil {
-			return nil, fmt.Errorf("corrupt policy: %w", err)
+			return nil, fmt.Errorf("corrupt policy: %v", err) // ours, not the caller's: Internal
 		}
 		for _, tn := range types {
 			t, err := ParseSignalType("allowed", tn)
 			if err != nil {
-				return nil, fmt.Errorf("corrupt policy: %w", err)
+				return nil, fmt.Errorf("corrupt policy: %v", err) // ours, not the caller's: Internal
 			}
 			p.Allowed[purpose] |= NewSignalTypeSet(t)
 		}

@@ -64,7 +64,7 @@ func TCFChoices(tc string) ([]Choice, []int, string, error) {
 	}
 	parsed, err := parseTCF(tc)
 	if err != nil {
-		return nil, nil, "", fault.Wrapf(ErrTCF, "tc_string: unreadable TCF consent string (%v)", err)
+		return nil, nil, "", fault.Wrapf(ErrTCF, "tc_string: not a readable TCF v2 consent string")
 	}
 	if parsed.Version() != 2 {
 		return nil, nil, "", invalidf("tc_string", "TCF version %d is not supported (only 2)", parsed.Version())

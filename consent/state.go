@@ -133,9 +133,10 @@ type Change struct {
 	ActorRole string
 	At        time.Time
 	// SkipOptedOut drops, at the moment the change is applied, the choices
-	// whose purpose is already refused or withdrawn: an opt-out signal
-	// repeated on every request (GPC) records one opt-out, not one per
-	// request, however requests interleave.
+	// whose purpose is already refused or withdrawn, or was granted over
+	// GPC: an opt-out signal repeated on every request (GPC) records one
+	// opt-out, not one per request, and never undoes the customer's
+	// confirmed choice, however requests interleave.
 	SkipOptedOut bool
 	// OverGPC records that the customer confirmed, after being told of the
 	// conflict, a grant of a purpose their browser's Global Privacy Control

@@ -116,4 +116,21 @@ func TestSkipOptedOutRecordsOneOptOut(t *testing.T) {
 	if !res.State.Granted(consent.Personalization) {
 		t.Error("the opt-out touched personalisation")
 	}
+
+	// A grant confirmed over GPC is the customer's choice: an opt-out
+	// planned by a request that read the state before it (as a GPC
+	// request running at the same time does) records nothing.
+	if _, err := f.store.ApplyConsent(ctx, p, consent.Change{
+		Choices: []consent.Choice{grant(consent.MarketingEmail)}, NoticeVersion: "notice-v3", Method: consent.MethodUI,
+		ActorRole: "customer", At: now, OverGPC: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.store.ApplyConsent(ctx, p, optOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.State.Decisions[consent.MarketingEmail]; len(res.Recorded) != 0 || !d.Granted() || !d.OverGPC {
+		t.Errorf("an opt-out after a grant confirmed over GPC recorded %+v; marketing_email is %+v", res.Recorded, d)
+	}
 }

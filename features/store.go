@@ -251,8 +251,8 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 		change := change
 		if change.SkipOptedOut {
 			change.Choices = slices.DeleteFunc(slices.Clone(change.Choices), func(ch consent.Choice) bool {
-				st := state.Decisions[ch.Purpose].Status
-				return st == consent.StatusRefused || st == consent.StatusWithdrawn
+				d := state.Decisions[ch.Purpose]
+				return d.Status == consent.StatusRefused || d.Status == consent.StatusWithdrawn || d.OverGPC
 			})
 			if len(change.Choices) == 0 {
 				result.State = state

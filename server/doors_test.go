@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/candorhq/candor/app"
@@ -24,8 +26,10 @@ import (
 // door that offers its use case (native gRPC, REST through the gateway, the
 // why page, the privacy center), on a running server, and every door must
 // give the customer the same outcome and leave the same ledger and case
-// state. An outcome is "ok" for a success (a page's 303 back to itself
-// included) or the HTTP status the API's one table gives the refusal.
+// state. An outcome is "OK" for a success (a page's 303 back to itself, or
+// the page that says its answer went with the data) or the gRPC code's name
+// of the refusal: the code itself over gRPC, the body's code over REST, the
+// message a page shows for it.
 
 // door is one way in, acting for a customer.
 type door struct {
@@ -67,18 +71,47 @@ func doors() []door {
 	}
 }
 
-func grpcOutcome(err error) string {
-	if err == nil {
-		return "ok"
+func grpcOutcome(err error) string { return status.Code(err).String() }
+
+// restOutcome reads the code of a REST answer's error body.
+func restOutcome(t *testing.T, resp *http.Response, body []byte) string {
+	t.Helper()
+	if resp.StatusCode == http.StatusOK {
+		return codes.OK.String()
 	}
-	return fmt.Sprint(grpcapi.HTTPStatus(status.Code(err)))
+	var e struct{ Code codes.Code }
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("REST error body %s: %v", body, err)
+	}
+	if want := grpcapi.HTTPStatus(e.Code); resp.StatusCode != want {
+		t.Errorf("REST answered %s with HTTP %d, the table says %d", e.Code, resp.StatusCode, want)
+	}
+	return e.Code.String()
 }
 
-func httpOutcome(resp *http.Response) string {
-	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusSeeOther {
-		return "ok"
+// pageMessages are the headings the pages answer refusals with, by the code
+// of the core's error.
+var pageMessages = map[string]codes.Code{
+	"This stays off while your browser asks": codes.FailedPrecondition,
+	"You have already asked":                 codes.AlreadyExists,
+}
+
+// pageOutcome reads a page's answer: a 303 back, the page that says the
+// data is gone, or the message of a refusal.
+func pageOutcome(t *testing.T, resp *http.Response, body string) string {
+	t.Helper()
+	if resp.StatusCode == http.StatusSeeOther || resp.StatusCode == http.StatusOK && strings.Contains(body, "<h1>We deleted what we had collected for") {
+		return codes.OK.String()
 	}
-	return fmt.Sprint(resp.StatusCode)
+	for heading, code := range pageMessages {
+		if strings.Contains(body, "<h1>"+heading) {
+			if want := grpcapi.HTTPStatus(code); resp.StatusCode != want {
+				t.Errorf("a page answered %s with HTTP %d, the table says %d", code, resp.StatusCode, want)
+			}
+			return code.String()
+		}
+	}
+	return fmt.Sprintf("HTTP %d", resp.StatusCode)
 }
 
 func grpcChoose(t *testing.T, f *rightsFixture, customer string, ch doorChoice) string {
@@ -96,8 +129,8 @@ func grpcChoose(t *testing.T, f *rightsFixture, customer string, ch doorChoice) 
 func restChoose(t *testing.T, f *rightsFixture, customer string, ch doorChoice) string {
 	body := fmt.Sprintf(`{"choices":[{"purpose":%q,"granted":%t,"delete_data":%t}],"notice_version":%q,"method":"ui","confirm_over_gpc":%t}`,
 		ch.purpose, ch.granted, ch.deleteData, doorNotice, ch.confirm)
-	resp, _ := f.rest(t, http.MethodPatch, "/v1/customers/"+customer+"/consents", f.token(customer), body, gpcHeader(ch.gpc))
-	return httpOutcome(resp)
+	resp, answer := f.rest(t, http.MethodPatch, "/v1/customers/"+customer+"/consents", f.token(customer), body, gpcHeader(ch.gpc))
+	return restOutcome(t, resp, answer)
 }
 
 func gpcHeader(gpc bool) map[string]string {
@@ -122,14 +155,21 @@ func pageForm(ch doorChoice) url.Values {
 	return form
 }
 
+// The pages are opened without the signal and the choice is posted with
+// it, so that the choice's own request must honour it.
+
 func whyChoose(t *testing.T, f *rightsFixture, customer string, ch doorChoice) string {
-	b := f.browse(t, "/why/"+ch.recID, customer, whyCookie, ch.gpc)
-	return httpOutcome(b.post(t, "/why/"+ch.recID+"/consent", pageForm(ch)))
+	b := f.browse(t, "/why/"+ch.recID, customer, whyCookie, false)
+	b.gpc = ch.gpc
+	resp, body := b.post(t, "/why/"+ch.recID+"/consent", pageForm(ch))
+	return pageOutcome(t, resp, body)
 }
 
 func privacyChoose(t *testing.T, f *rightsFixture, customer string, ch doorChoice) string {
-	b := f.browse(t, "/privacy", customer, privacyCookie, ch.gpc)
-	return httpOutcome(b.post(t, "/privacy/consent", pageForm(ch)))
+	b := f.browse(t, "/privacy", customer, privacyCookie, false)
+	b.gpc = ch.gpc
+	resp, body := b.post(t, "/privacy/consent", pageForm(ch))
+	return pageOutcome(t, resp, body)
 }
 
 func grpcReview(t *testing.T, f *rightsFixture, customer, recID string) string {
@@ -138,13 +178,14 @@ func grpcReview(t *testing.T, f *rightsFixture, customer, recID string) string {
 }
 
 func restReview(t *testing.T, f *rightsFixture, customer, recID string) string {
-	resp, _ := f.rest(t, http.MethodPost, "/v1/recommendations/"+recID+"/reviews", f.token(customer), `{"kind":"contest","message":"Why these?"}`, nil)
-	return httpOutcome(resp)
+	resp, body := f.rest(t, http.MethodPost, "/v1/recommendations/"+recID+"/reviews", f.token(customer), `{"kind":"contest","message":"Why these?"}`, nil)
+	return restOutcome(t, resp, body)
 }
 
 func whyReview(t *testing.T, f *rightsFixture, customer, recID string) string {
 	b := f.browse(t, "/why/"+recID, customer, whyCookie, false)
-	return httpOutcome(b.post(t, "/why/"+recID+"/review", url.Values{"kind": {"contest"}, "message": {"Why these?"}}))
+	resp, body := b.post(t, "/why/"+recID+"/review", url.Values{"kind": {"contest"}, "message": {"Why these?"}})
+	return pageOutcome(t, resp, body)
 }
 
 // browser is a customer's browser on one of the pages of a running server:
@@ -180,11 +221,10 @@ func (f *rightsFixture) browse(t *testing.T, page, customer, cookieName string, 
 	return b
 }
 
-func (b *browser) post(t *testing.T, path string, form url.Values) *http.Response {
+func (b *browser) post(t *testing.T, path string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	form.Set("csrf", b.csrf)
-	resp, _ := b.do(t, http.MethodPost, path, form)
-	return resp
+	return b.do(t, http.MethodPost, path, form)
 }
 
 func (b *browser) do(t *testing.T, method, path string, form url.Values) (*http.Response, string) {
@@ -239,8 +279,8 @@ func TestEveryDoorGPCConflict(t *testing.T) {
 			ch := doorChoice{purpose: consent.MarketingEmail, granted: true, gpc: true, recID: rec}
 			before := len(f.ledger(t, c))
 
-			if got := d.choose(t, f, c, ch); got != "409" {
-				t.Fatalf("a grant over GPC, unconfirmed: %s, want 409", got)
+			if got := d.choose(t, f, c, ch); got != "FailedPrecondition" {
+				t.Fatalf("a grant over GPC, unconfirmed: %s, want FailedPrecondition (409)", got)
 			}
 			// The request's signal itself is honoured first: one opt-out per
 			// purpose GPC covers, and nothing of the refused grant.
@@ -260,8 +300,8 @@ func TestEveryDoorGPCConflict(t *testing.T) {
 			}
 
 			ch.confirm = true
-			if got := d.choose(t, f, c, ch); got != "ok" {
-				t.Fatalf("a confirmed grant over GPC: %s, want ok", got)
+			if got := d.choose(t, f, c, ch); got != "OK" {
+				t.Fatalf("a confirmed grant over GPC: %s, want OK", got)
 			}
 			ledger = f.ledger(t, c)
 			wantNotice := doorNotice
@@ -297,11 +337,11 @@ func TestEveryDoorReviewDedupe(t *testing.T) {
 			c := doorCustomer("review", d)
 			f.shopper(t, c)
 			rec := f.recommend(t, c).GetRecommendationId()
-			if got := d.review(t, f, c, rec); got != "ok" {
-				t.Fatalf("the first request: %s, want ok", got)
+			if got := d.review(t, f, c, rec); got != "OK" {
+				t.Fatalf("the first request: %s, want OK", got)
 			}
-			if got := d.review(t, f, c, rec); got != "409" {
-				t.Fatalf("the same request again: %s, want 409", got)
+			if got := d.review(t, f, c, rec); got != "AlreadyExists" {
+				t.Fatalf("the same request again: %s, want AlreadyExists (409)", got)
 			}
 			cases, err := f.s.core.Reviews().Customer(context.Background(), f.pseudonym(c))
 			if err != nil || len(cases) != 1 || cases[0].RecommendationID != rec || cases[0].Status != "open" {
@@ -326,8 +366,8 @@ func TestEveryDoorRevokeDeletingData(t *testing.T) {
 			rec := f.recommend(t, c).GetRecommendationId()
 
 			ch := doorChoice{purpose: consent.Personalization, deleteData: true, recID: rec}
-			if got := d.choose(t, f, c, ch); got != "ok" {
-				t.Fatalf("revoking with delete_data: %s, want ok", got)
+			if got := d.choose(t, f, c, ch); got != "OK" {
+				t.Fatalf("revoking with delete_data: %s, want OK", got)
 			}
 			held := f.signals(t, c)
 			for _, id := range only {
@@ -357,8 +397,12 @@ func TestPagesAreObservedLikeTheAPI(t *testing.T) {
 	f.shopper(t, c)
 	rec := f.recommend(t, c).GetRecommendationId()
 	b := f.browse(t, "/why/"+rec, c, whyCookie, false)
-	if resp := b.post(t, "/why/"+rec+"/consent", url.Values{"action": {"revoke"}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := b.post(t, "/why/"+rec+"/consent", url.Values{"action": {"revoke"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke on the page: %d", resp.StatusCode)
+	}
+	// A made-up method is not a label of its own.
+	if resp, _ := b.do(t, "CT_MADEUP", "/why/"+rec, nil); resp.StatusCode < 400 {
+		t.Errorf("a made-up method: %d", resp.StatusCode)
 	}
 	resp, metrics := f.rest(t, http.MethodGet, "/metrics", "", "", nil)
 	if resp.StatusCode != http.StatusOK {
@@ -378,6 +422,9 @@ func TestPagesAreObservedLikeTheAPI(t *testing.T) {
 	if !strings.Contains(logs, `"msg":"call","route":"POST /why/:id/consent","code":"See Other"`) ||
 		!strings.Contains(logs, `"msg":"call","method":"/candor.v1.RecommendationService/GetRecommendations","code":"OK"`) {
 		t.Errorf("the call log lacks a page's or an API call's line:\n%s", logs)
+	}
+	if strings.Contains(string(metrics), "CT_MADEUP") || strings.Contains(logs, "CT_MADEUP") || !strings.Contains(string(metrics), `route="OTHER /why/*"`) {
+		t.Error("a made-up method became a label, or was not counted as OTHER")
 	}
 	for _, secret := range []string{rec, c, string(f.pseudonym(c))} {
 		if strings.Contains(string(metrics), secret) || strings.Contains(logs, secret) {

@@ -337,3 +337,31 @@ func TestGPCOnErasure(t *testing.T) {
 		}
 	}
 }
+
+// TestGPCOnTCFImport: a TC string relayed with the browser's GPC signal
+// cannot turn on what the signal keeps off (a CMP's string is not the
+// customer's confirmation); the rest of it is imported.
+func TestGPCOnTCFImport(t *testing.T) {
+	t.Parallel()
+	f := newRightsFixture(t)
+	const c = "gpc-tcf"
+	resp, err := f.rights().ImportTcfConsent(callAs(keyOf(app.RoleStorefront), "sec-gpc", "1"), &candorv1.ImportTcfConsentRequest{CustomerId: c, TcString: tcPurposes1to10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetTcfPurposesGranted()) != 10 {
+		t.Errorf("the string's TCF purposes: %v", resp.GetTcfPurposesGranted())
+	}
+	st := f.consentOf(t, c)
+	if !st.Granted(consent.Personalization) {
+		t.Error("personalisation, which GPC does not cover, was not imported")
+	}
+	if d := st.Decisions[consent.ModelTraining]; d.Granted() || d.Method != consent.MethodGPC {
+		t.Errorf("model_training after an import relayed with GPC: %+v; want GPC's opt-out to stand", d)
+	}
+	for _, e := range f.ledger(t, c) {
+		if e.Purpose == "model_training" && e.Granted {
+			t.Errorf("the ledger records a model_training grant: %+v", e)
+		}
+	}
+}

@@ -520,7 +520,8 @@ func TestPrivacyGPC(t *testing.T) {
 	}
 
 	// The page, with the header: nothing new recorded; it says why these
-	// are off and offers no switch to turn them on.
+	// are off and offers no plain switch to turn them on, only one that
+	// confirms the choice over the signal (TestPagesConfirmOverGPC).
 	resp = f.do(t, whyRequest{method: "GET", path: "/privacy", cookies: []*http.Cookie{session}, header: gpc})
 	page := body(t, resp)
 	for _, want := range []string{"Your browser sends the Global Privacy Control signal", "marketing emails and training our recommendation model stay off", "turned off by your browser", "This stays off while your browser sends the Global Privacy Control."} {
@@ -531,6 +532,7 @@ func TestPrivacyGPC(t *testing.T) {
 	if strings.Contains(page, `aria-label="Turn on marketing emails"`) || !strings.Contains(page, `aria-label="Turn on help from customer service"`) {
 		t.Error("with GPC, the page offers to turn on a GPC purpose, or no other")
 	}
+	checkPageStructure(t, page)
 	token := formToken(t, page)
 	// Turning one on while the browser sends it is refused.
 	resp = f.do(t, whyRequest{method: "POST", path: "/privacy/consent", header: gpc, cookies: []*http.Cookie{session},

@@ -160,8 +160,11 @@ func (s *Server) Run(ctx context.Context, grpcLis, httpLis net.Listener) error {
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.core.Ready(ctx); err != nil {
-		return c.String(http.StatusServiceUnavailable, err.Error()+"\n")
+	switch err := s.core.Ready(ctx); {
+	case errors.Is(err, app.ErrStoreUnreachable), errors.Is(err, app.ErrNotTrained):
+		return c.String(http.StatusServiceUnavailable, err.Error()+"\n") // fixed texts
+	case err != nil:
+		return c.String(http.StatusServiceUnavailable, "not ready\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
 }

@@ -52,8 +52,8 @@ func TestWhyHonoursGPC(t *testing.T) {
 
 // TestWhyGPCKeepsMarketingOff: on the why page of a marketing email, while
 // the browser sends Sec-GPC: 1, "use my data for marketing emails again" is
-// refused with an explanation (the next page view would turn it off again)
-// and changes nothing; without the header it works.
+// refused with an explanation and the confirmation step, and changes
+// nothing; without the header it works.
 func TestWhyGPCKeepsMarketingOff(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)

@@ -29,8 +29,8 @@ func methodLabel(full string) string {
 	return "other"
 }
 
-// observeUnary records every call but the public ones: method, code and
-// duration, never the request, the customer or the caller's address.
+// observeUnary records every call: method, code and duration, never the
+// request, the customer or the caller's address.
 func observeUnary(m *observe.Metrics) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
@@ -50,12 +50,13 @@ func observeStream(m *observe.Metrics) grpc.StreamServerInterceptor {
 	}
 }
 
+// record counts every call; public ones (health checks, reflection) are
+// not logged, so probes do not flood the call log.
 func record(ctx context.Context, m *observe.Metrics, method string, start time.Time, err error) {
-	if publicMethod(method) {
-		return
-	}
 	code := status.Code(err)
-	m.APICall(ctx, methodLabel(method), observe.Outcome{Code: code.String(), Failed: code == codes.Internal || code == codes.Unknown}, time.Since(start))
+	m.APICall(ctx, methodLabel(method), observe.Outcome{
+		Code: code.String(), Failed: code == codes.Internal || code == codes.Unknown, Quiet: publicMethod(method),
+	}, time.Since(start))
 }
 
 // recoverUnary turns a panic into Internal and logs the stack, not the request.

@@ -70,7 +70,7 @@ func (s *rightsService) CorrectSignal(ctx context.Context, req *candorv1.Correct
 	}
 	if req.GetOccurredAt() != nil {
 		if err := req.GetOccurredAt().CheckValid(); err != nil {
-			return nil, Status(ctx, s.log, "CorrectSignal", fault.Invalidf("occurred_at: %v", err))
+			return nil, Status(ctx, s.log, "CorrectSignal", fault.Invalidf("occurred_at: %s", badTimestamp))
 		}
 		at := req.GetOccurredAt().AsTime()
 		c.OccurredAt = &at

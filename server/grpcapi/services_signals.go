@@ -10,6 +10,9 @@ import (
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"
 )
 
+// badTimestamp says what a timestamp the API cannot hold should be.
+const badTimestamp = "must be a time from 0001-01-01 to 9999-12-31"
+
 type signalService struct {
 	candorv1.UnimplementedSignalServiceServer
 	door
@@ -21,7 +24,7 @@ func (s *signalService) TrackSignals(ctx context.Context, req *candorv1.TrackSig
 		inputs[i] = features.SignalInput{Type: in.GetType(), ItemID: in.GetItemId(), Purposes: in.GetPurposes(), Value: in.GetValue()}
 		if in.GetOccurredAt() != nil {
 			if err := in.GetOccurredAt().CheckValid(); err != nil {
-				return nil, Status(ctx, s.log, "TrackSignals", fault.Invalidf("signals[%d].occurred_at: %v", i, err))
+				return nil, Status(ctx, s.log, "TrackSignals", fault.Invalidf("signals[%d].occurred_at: %s", i, badTimestamp))
 			}
 			inputs[i].OccurredAt = in.GetOccurredAt().AsTime()
 		}

@@ -57,6 +57,8 @@ type Outcome struct {
 	Code string
 	// Failed is true for a failure of ours (Internal, a 5xx).
 	Failed bool
+	// Quiet requests are counted, not logged (health checks, reflection).
+	Quiet bool
 }
 
 // APICall records one API call of method (a known method, or "other").
@@ -75,6 +77,9 @@ func (m *Metrics) Page(ctx context.Context, route string, o Outcome, elapsed tim
 }
 
 func (m *Metrics) logCall(ctx context.Context, what, name string, o Outcome, elapsed time.Duration) {
+	if o.Quiet {
+		return
+	}
 	level := slog.LevelInfo
 	if o.Failed {
 		level = slog.LevelError

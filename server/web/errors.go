@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"google.golang.org/grpc/codes"
 
@@ -35,7 +37,12 @@ func failureOf(err error) pageFailure {
 	code := grpcapi.Code(err)
 	f := pageFailure{status: grpcapi.HTTPStatus(code), kind: pageKinds[code]}
 	if f.kind == "" {
-		f.kind = "error"
+		// Ours, or the request ran out of time or was given up: the
+		// customer can only try again.
+		f.kind, f.status = "error", http.StatusInternalServerError
+		if code == codes.Canceled || code == codes.DeadlineExceeded {
+			f.status = http.StatusServiceUnavailable
+		}
 	}
 	if code == codes.InvalidArgument {
 		f.detail = fault.MessageOf(err)
@@ -46,7 +53,7 @@ func failureOf(err error) pageFailure {
 // logFailure logs an internal failure of a page, by route, never with the
 // request.
 func (p *Pages) logFailure(c echo.Context, f pageFailure, err error) {
-	if f.kind == "error" {
+	if f.kind == "error" && f.status == http.StatusInternalServerError {
 		p.log.ErrorContext(c.Request().Context(), "page failed", "route", c.Path(), "err", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,19 +98,45 @@ func (p *Pages) observePages(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		start := time.Now()
-		err := next(c)
-		if err != nil {
+		aborted := true // until next returns: a panic (an export cut short) is a failure
+		defer func() {
+			status := c.Response().Status
+			if aborted {
+				status = http.StatusInternalServerError
+			}
+			p.obs.Page(c.Request().Context(), routeLabel(c), observe.Outcome{Code: statusLabel(status), Failed: status >= 500}, time.Since(start))
+		}()
+		if err := next(c); err != nil {
 			c.Error(err) // write the error's page now, to observe its status
-			err = nil
 		}
-		route := c.Path()
-		if route == "" {
-			route = "other"
-		}
-		status := c.Response().Status
-		p.obs.Page(c.Request().Context(), c.Request().Method+" "+route, observe.Outcome{Code: http.StatusText(status), Failed: status >= 500}, time.Since(start))
-		return err
+		aborted = false
+		return nil
 	}
+}
+
+// routeLabel is a request's method and route template, from small fixed
+// sets: any method but GET, HEAD and POST is "OTHER", so a caller cannot
+// make up labels.
+func routeLabel(c echo.Context) string {
+	method := c.Request().Method
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		method = "OTHER"
+	}
+	route := c.Path()
+	if route == "" {
+		route = "other"
+	}
+	return method + " " + route
+}
+
+// statusLabel names an HTTP status ("See Other"), or gives its number.
+func statusLabel(status int) string {
+	if text := http.StatusText(status); text != "" {
+		return text
+	}
+	return strconv.Itoa(status)
 }
 
 // pageHeaders marks every response of a customer's page private and locks

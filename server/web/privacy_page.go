@@ -53,8 +53,8 @@ type privacyPurpose struct {
 	Status      string // unknown, given, refused, withdrawn
 	Method      string // how the last decision was made (ui, api, gpc, ...)
 	Since       string // the last decision's date
-	// HeldOff: off, and kept off while the browser sends the GPC; no
-	// switch is offered.
+	// HeldOff: off, and kept off while the browser sends the GPC; only a
+	// switch that confirms the choice over the signal is offered.
 	HeldOff bool
 	CSRF    string
 }

@@ -73,6 +73,8 @@ type whyMsg struct {
 	Refresh string // for "continue": where to go at once
 	// Confirm, for "gpc": the form that turns the purpose on anyway.
 	Confirm *confirmForm
+	// Purpose, for "erased": the purpose whose data was deleted (API name).
+	Purpose string
 }
 
 // confirmForm asks the customer to confirm a grant over their browser's
@@ -109,7 +111,7 @@ func (p *Pages) whyGet(c echo.Context) error {
 	}
 	v, err := p.core.ViewAnswer(r.Context(), actor(c, &sess), id)
 	if err != nil {
-		return p.whyAnswerFailed(c, err)
+		return p.whyAnswerFailed(c, err, "")
 	}
 	page := buildWhyPage(whyPageInput{
 		Answer: v.Answer, View: v.View, Cases: v.Cases, CSRF: p.formToken(sess), Flash: p.takeFlash(c, id),
@@ -123,8 +125,9 @@ func (p *Pages) whyGet(c echo.Context) error {
 }
 
 // whyAnswerFailed answers a stored answer that cannot be shown: gone (404),
-// someone else's (403), or a failure.
-func (p *Pages) whyAnswerFailed(c echo.Context, err error) error {
+// someone else's (403), or a failure (with a link back, when there is a
+// page to go back to).
+func (p *Pages) whyAnswerFailed(c echo.Context, err error, back string) error {
 	f := failureOf(err)
 	switch f.kind {
 	case "gone":
@@ -132,7 +135,7 @@ func (p *Pages) whyAnswerFailed(c echo.Context, err error) error {
 	case "forbidden":
 		return whyMessage(c, http.StatusForbidden, whyMsg{Kind: "forbidden"})
 	}
-	return p.whyFailed(c, err, "")
+	return p.whyFailed(c, err, back)
 }
 
 // whyPost is a control's request that passed every check.
@@ -166,7 +169,7 @@ func (p *Pages) checkPost(c echo.Context) (*whyPost, error) {
 	who := actor(c, sess)
 	answer, err := p.core.GetRecommendation(c.Request().Context(), who, id)
 	if err != nil {
-		return nil, p.whyAnswerFailed(c, err)
+		return nil, p.whyAnswerFailed(c, err, back)
 	}
 	return &whyPost{id: id, sess: *sess, who: who, answer: answer}, nil
 }
@@ -223,11 +226,12 @@ func (p *Pages) whyConsent(c echo.Context) error {
 		}
 		return p.whyFailed(c, err, back)
 	}
-	flash := whyFlash{Action: action}
 	if choice.DeleteData && !choice.Granted {
-		flash.Kind = "deleted"
+		// The answer this page shows was made for the purpose, so it went
+		// with the data: there is no page to go back to.
+		return whyMessage(c, http.StatusOK, whyMsg{Kind: "erased", Purpose: purpose})
 	}
-	p.setFlash(c, post.id, flash)
+	p.setFlash(c, post.id, whyFlash{Action: action})
 	return c.Redirect(http.StatusSeeOther, back)
 }
 
