@@ -138,8 +138,9 @@ func (k Keyspace) CustomerOf(key string) (Pseudonym, bool) {
 // answers spread across the cluster.
 func (k Keyspace) Recommendation(id string) string { return k.ns + ":rec:" + id }
 
-// Review cases and their queues share the {reviews} hash tag, so that a
-// case and the queue it is filed in change in one transaction. (They are
+// Review cases, their queues and their pending markers share the {reviews}
+// hash tag, so that a case, the queue it is filed in and the marker that
+// keeps a second case of its kind out change in one transaction. (They are
 // one cluster slot: review requests are a human's workload, far too few
 // for that to matter.)
 
@@ -151,6 +152,14 @@ func (k Keyspace) ReviewCase(handle string) string { return k.ns + ":{reviews}:c
 // status, scored by each case's place in the order cases were opened
 // (ReviewSeq), not by a time.
 func (k Keyspace) ReviewQueue(status string) string { return k.ns + ":{reviews}:status:" + status }
+
+// ReviewPending is the global key that marks the pending case (open or in
+// review) of one kind about one answer of one customer, named by a keyed
+// HMAC of the three (explain.PendingHandle), never by them, and holding
+// the case's handle. Opening a case sets it in the transaction that
+// writes the case, so a second request of that kind is refused in that
+// same transaction; it is deleted when the case is answered or erased.
+func (k Keyspace) ReviewPending(handle string) string { return k.ns + ":{reviews}:pending:" + handle }
 
 // ReviewSeq is the global counter that numbers review cases in the order
 // they are opened.

@@ -59,6 +59,7 @@ func TestLayout(t *testing.T) {
 		// Review cases, their queues and their counter: one transaction.
 		{"review case", ks.ReviewCase("h4ndle"), "candor:{reviews}:case:h4ndle", "reviews"},
 		{"review queue", ks.ReviewQueue("open"), "candor:{reviews}:status:open", "reviews"},
+		{"pending review marker", ks.ReviewPending("m4rker"), "candor:{reviews}:pending:m4rker", "reviews"},
 		{"review sequence", ks.ReviewSeq(), "candor:{reviews}:seq", "reviews"},
 		// Erasure receipts (no personal data).
 		{"erasure receipts", ks.ErasureReceipts(), "candor:{erasures}:receipts", "erasures"},
@@ -211,17 +212,19 @@ func TestCustomerOfRefusesOtherKeys(t *testing.T) {
 	}
 }
 
-// TestReviewKeys: a case, the queues and the counter that orders them share
-// the {reviews} slot (a status move is one transaction).
+// TestReviewKeys: a case, the queues, the pending markers and the counter
+// that orders cases share the {reviews} slot (opening a case, or moving it
+// on, is one transaction).
 func TestReviewKeys(t *testing.T) {
 	t.Parallel()
 	ks := mustNew(t, "candor")
-	for _, k := range []string{ks.ReviewCase("handle"), ks.ReviewQueue("open"), ks.ReviewQueue("resolved"), ks.ReviewSeq()} {
+	for _, k := range []string{ks.ReviewCase("handle"), ks.ReviewQueue("open"), ks.ReviewQueue("resolved"), ks.ReviewPending("handle"), ks.ReviewSeq()} {
 		if !strings.HasPrefix(k, "candor:") || hashTag(k) != "reviews" {
 			t.Errorf("review key %q: want the namespace and the {reviews} hash tag", k)
 		}
 	}
-	if ks.ReviewQueue("open") == ks.ReviewQueue("resolved") || ks.ReviewCase("a") == ks.ReviewCase("b") {
+	if ks.ReviewQueue("open") == ks.ReviewQueue("resolved") || ks.ReviewCase("a") == ks.ReviewCase("b") ||
+		ks.ReviewPending("a") == ks.ReviewPending("b") || ks.ReviewPending("a") == ks.ReviewCase("a") {
 		t.Error("review keys collide")
 	}
 }
@@ -236,7 +239,7 @@ func TestTransactionKeysShareASlot(t *testing.T) {
 		"catalogue": {cat.Items, cat.Version, cat.Changes},
 		"policy":    {ks.PolicyCurrent(), ks.Policy(1), ks.Policy(2), ks.Policy(1 << 40)},
 		"model":     {ks.ModelCurrent(), ks.ModelVersions(), ks.Model("a"), ks.Model("b")},
-		"reviews":   {ks.ReviewSeq(), ks.ReviewCase("h"), ks.ReviewQueue("open"), ks.ReviewQueue("closed")},
+		"reviews":   {ks.ReviewSeq(), ks.ReviewCase("h"), ks.ReviewQueue("open"), ks.ReviewQueue("closed"), ks.ReviewPending("m")},
 	}
 	for name, keys := range groups {
 		for _, k := range keys[1:] {
@@ -256,7 +259,7 @@ func TestNamespacesDoNotOverlap(t *testing.T) {
 	keysOf := func(ks keyspace.Keyspace) []string {
 		cat := ks.Catalog()
 		return append(ks.Customer(pseudonym).All(),
-			ks.Recommendation("rec_1"), ks.ReviewCase("h"), ks.ReviewQueue("open"), ks.ReviewSeq(),
+			ks.Recommendation("rec_1"), ks.ReviewCase("h"), ks.ReviewQueue("open"), ks.ReviewPending("m"), ks.ReviewSeq(),
 			ks.ErasureReceipts(), cat.Items, cat.Version, cat.Changes,
 			ks.PolicyCurrent(), ks.Policy(2), ks.ModelCurrent(), ks.ModelVersions(), ks.Model("v"))
 	}
