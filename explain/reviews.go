@@ -38,6 +38,15 @@ import (
 //
 // So only a holder of the secret can tell whose a case is, and which case an
 // id names.
+//
+// While a case is pending (open or in review), a second case of its kind
+// about its answer by its customer is refused with ErrReviewExists. The
+// check is atomic: a marker in the {reviews} slot (keyspace.ReviewPending,
+// named by PendingHandle, another keyed HMAC) holds the pending case's
+// handle, and a case is opened in one optimistic transaction that watches
+// the marker, finds it free, and writes the marker, the case and its queue
+// entry together. The marker goes when its case is answered or erased; one
+// that names a case gone or answered counts as free.
 
 // Review kinds and statuses.
 const (
@@ -52,6 +61,22 @@ const (
 
 // ReviewStatuses lists the statuses in their usual order.
 var ReviewStatuses = []string{ReviewOpen, ReviewInReview, ReviewResolved, ReviewRejected}
+
+// ReviewPending reports whether a case of that status still waits for a
+// person's answer.
+func ReviewPending(status string) bool { return status == ReviewOpen || status == ReviewInReview }
+
+// ErrReviewExists answers a second review request of the same kind about
+// the same answer by the same customer while the first still waits for a
+// person. Its Detail is the pending case (*Case).
+var ErrReviewExists = fault.Kind(fault.AlreadyExists, "a review of this kind about this recommendation is already waiting for a person")
+
+// reviewExists is the refusal naming the pending case c.
+func reviewExists(c *Case) error {
+	e := fault.Wrapf(ErrReviewExists, "a %s request about this recommendation is already %s: case %s", c.Kind, c.Status, c.ID)
+	e.Detail = c
+	return e
+}
 
 // Limits on a case's text, in characters.
 const (
@@ -103,6 +128,18 @@ func ValidCaseID(id string) bool { return features.ValidID("case_", id) }
 // that Redis never shows a case id.
 func CaseHandle(codec *features.Codec, id string) string { return codec.Blind("review_case", id) }
 
+// PendingHandle names the marker of the pending case of a kind about the
+// answer recommendationID of the customer p (keyspace.Keyspace.ReviewPending):
+// a keyed HMAC of the three, so that Redis shows none of them.
+func PendingHandle(codec *features.Codec, p features.Pseudonym, recommendationID, kind string) string {
+	return codec.Blind("review_pending", string(p), recommendationID, kind)
+}
+
+// marker is the key of the marker of c's kind about c's answer.
+func (r *Reviews) marker(c *Case) string {
+	return r.keys.ReviewPending(PendingHandle(r.codec, c.Pseudonym, c.RecommendationID, c.Kind))
+}
+
 // indexField names a case in its customer's index: a keyed HMAC of the
 // customer and the case id, unlike any handle, so that the index cannot be
 // matched with the cases or the queues without the secret.
@@ -137,7 +174,9 @@ func CheckReviewRequest(kind, message string) error {
 	return checkText("message", message, MaxReviewMessage, true)
 }
 
-// Open creates a case about a stored answer of the customer p.
+// Open creates a case about a stored answer of the customer p. While a case
+// of that kind about that answer is pending, it writes nothing and returns
+// ErrReviewExists carrying the pending case.
 func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kind, message string, now time.Time) (*Case, error) {
 	if err := CheckReviewRequest(kind, message); err != nil {
 		return nil, err
@@ -152,39 +191,87 @@ func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kin
 	return c, nil
 }
 
-// write stores a new case and files it in the queue of its status, in one
-// transaction (the case and the queues share a slot). The customer's index
-// (in the customer's slot) is written first, with the case's place in the
-// queues drawn in the same round trip, so that an erasure always finds a
-// case that exists.
+// write stores a new case, marks it pending and files it in the queue of
+// its status, in one optimistic transaction on the marker (they share the
+// {reviews} slot), unless the marker names a pending case. Only then is
+// the case written to the customer's index (in the customer's slot), so a
+// refused request writes nothing; should that write fail, the case is
+// withdrawn, so that no case exists that an erasure cannot find.
+//
+// A case's place in the order (Seq) is drawn once the marker is found free:
+// a request that then loses the race to another is refused having drawn a
+// number, which leaves a gap in the numbering and nothing else.
 func (r *Reviews) write(ctx context.Context, c *Case) error {
-	index := r.keys.Customer(c.Pseudonym).Reviews
-	field := r.indexField(c.Pseudonym, c.ID)
-	var seq *redis.IntCmd
-	_, err := r.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.HSet(ctx, index, field, r.codec.Seal([]byte(c.ID), index, field))
-		seq = pipe.Incr(ctx, r.keys.ReviewSeq())
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("explain.Reviews: %w", err)
-	}
-	c.Seq = seq.Val()
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("explain.Reviews: %w", err)
-	}
 	handle := CaseHandle(r.codec, c.ID)
 	key := r.keys.ReviewCase(handle)
-	sealed := r.codec.Seal(raw, key, "")
-	_, err = r.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		r.store(ctx, pipe, key, handle, sealed, c)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("explain.Reviews: %w", err)
+	marker := r.marker(c)
+	open := func(tx *redis.Tx) error {
+		pending, err := r.pendingAt(ctx, tx, marker)
+		if err != nil {
+			return err
+		}
+		if pending != nil {
+			return reviewExists(pending)
+		}
+		if c.Seq == 0 {
+			if c.Seq, err = tx.Incr(ctx, r.keys.ReviewSeq()).Result(); err != nil {
+				return err
+			}
+		}
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		sealed := r.codec.Seal(raw, key, "")
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			r.store(ctx, pipe, key, handle, sealed, c)
+			pipe.Set(ctx, marker, handle, 0)
+			return nil
+		})
+		return err
+	}
+	if err := redisx.Watch(ctx, r.rdb, "explain.Reviews.Open", open, marker); err != nil {
+		return err
+	}
+	index := r.keys.Customer(c.Pseudonym).Reviews
+	field := r.indexField(c.Pseudonym, c.ID)
+	if err := r.rdb.HSet(ctx, index, field, r.codec.Seal([]byte(c.ID), index, field)).Err(); err != nil {
+		if werr := r.deleteCases(context.WithoutCancel(ctx), "withdrawing the case", []string{handle}); werr != nil {
+			return fmt.Errorf("explain.Reviews.Open: %w (%v)", err, werr)
+		}
+		return fmt.Errorf("explain.Reviews.Open: %w", err)
 	}
 	return nil
+}
+
+// pendingAt reads, through tx (which watches it), the marker's case, and
+// returns it if it is pending: a marker that names a case gone or answered
+// is free.
+func (r *Reviews) pendingAt(ctx context.Context, tx *redis.Tx, marker string) (*Case, error) {
+	handle, err := tx.Get(ctx, marker).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Watched too: a case answered meanwhile may be reopened.
+	key := r.keys.ReviewCase(handle)
+	if err := tx.Watch(ctx, key).Err(); err != nil {
+		return nil, err
+	}
+	sealed, err := tx.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.open(key, sealed)
+	if err != nil || !ReviewPending(c.Status) {
+		return nil, err
+	}
+	return c, nil
 }
 
 // store queues the writes of a case and its filing.
@@ -230,6 +317,9 @@ func (r *Reviews) open(key string, sealed []byte) (*Case, error) {
 }
 
 // Update sets a case's status and reply (the privacy officer's answer).
+// A case answered (resolved or rejected) frees its kind about its answer;
+// one reopened while another of its kind about its answer is pending is
+// refused with ErrReviewExists.
 func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time.Time) (*Case, error) {
 	if !slices.Contains(ReviewStatuses, status) {
 		return nil, fault.Wrapf(features.ErrInvalid, "status: %q is not a status (open, in_review, resolved, rejected)", status)
@@ -237,9 +327,10 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 	if err := checkText("reply", reply, MaxReviewReply, status == ReviewResolved || status == ReviewRejected); err != nil {
 		return nil, err
 	}
-	// An optimistic transaction on the case: an update that races another
-	// update or the customer's erasure is retried on what is stored then
-	// (and a case erased meanwhile stays erased).
+	// An optimistic transaction on the case and its marker: an update that
+	// races another update, a new case or the customer's erasure is
+	// retried on what is stored then (and a case erased meanwhile stays
+	// erased).
 	handle := CaseHandle(r.codec, id)
 	key := r.keys.ReviewCase(handle)
 	var updated *Case
@@ -247,6 +338,34 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 		c, err := r.read(ctx, tx, id)
 		if err != nil {
 			return err
+		}
+		marker := r.marker(c) // of fields a case never changes
+		if err := tx.Watch(ctx, marker).Err(); err != nil {
+			return err
+		}
+		holder, err := tx.Get(ctx, marker).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		var set, del bool
+		switch {
+		case !ReviewPending(status):
+			del = holder == handle
+		case holder == handle:
+		case holder == "":
+			set = true
+		default:
+			other, err := r.pendingAt(ctx, tx, marker)
+			switch {
+			case err != nil:
+				return err
+			case other == nil: // the marker names a case gone or answered
+				set = true
+			case !ReviewPending(c.Status): // a reopening
+				return reviewExists(other)
+			}
+			// Else both were pending already (opened before there were
+			// markers): the marker stays with the other.
 		}
 		c.Status, c.UpdatedAt = status, now.UTC()
 		if reply != "" {
@@ -259,6 +378,12 @@ func (r *Reviews) Update(ctx context.Context, id, status, reply string, now time
 		sealed := r.codec.Seal(raw, key, "")
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			r.store(ctx, pipe, key, handle, sealed, c)
+			if del {
+				pipe.Del(ctx, marker)
+			}
+			if set {
+				pipe.Set(ctx, marker, handle, 0)
+			}
 			return nil
 		})
 		updated = c
@@ -352,32 +477,83 @@ func (r *Reviews) Queue(ctx context.Context, status string, offset, limit int64)
 	return out, countCmd.Val(), nil
 }
 
-// DeleteAll deletes a customer's cases, by id, and their queue entries
-// (erasure), in one transaction, then the customer's index of them.
+// DeleteAll deletes a customer's cases, by id, their queue entries and the
+// markers that name them (erasure), in one transaction, then the
+// customer's index of them.
 func (r *Reviews) DeleteAll(ctx context.Context, p features.Pseudonym, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	handles := make([]any, len(ids))
+	handles := make([]string, len(ids))
 	fields := make([]string, len(ids))
 	for i, id := range ids {
 		handles[i] = CaseHandle(r.codec, id)
 		fields[i] = r.indexField(p, id)
 	}
-	_, err := r.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		for _, h := range handles {
-			pipe.Del(ctx, r.keys.ReviewCase(h.(string)))
-		}
-		for _, st := range ReviewStatuses {
-			pipe.ZRem(ctx, r.keys.ReviewQueue(st), handles...)
-		}
-		return nil
-	})
-	if err == nil {
-		err = r.rdb.HDel(ctx, r.keys.Customer(p).Reviews, fields...).Err()
+	if err := r.deleteCases(ctx, "explain.Reviews.DeleteAll", handles); err != nil {
+		return err
 	}
-	if err != nil {
+	if err := r.rdb.HDel(ctx, r.keys.Customer(p).Reviews, fields...).Err(); err != nil {
 		return fmt.Errorf("explain.Reviews.DeleteAll: %w", err)
 	}
 	return nil
+}
+
+// deleteCases deletes the cases of handles, their queue entries and the
+// markers that name them, in one optimistic transaction on the cases and
+// their markers (a case's marker is found from the case: its customer,
+// answer and kind).
+func (r *Reviews) deleteCases(ctx context.Context, op string, handles []string) error {
+	keys := make([]string, len(handles))
+	members := make([]any, len(handles))
+	for i, h := range handles {
+		keys[i], members[i] = r.keys.ReviewCase(h), h
+	}
+	del := func(tx *redis.Tx) error {
+		vals, err := tx.MGet(ctx, keys...).Result()
+		if err != nil {
+			return err
+		}
+		var markers []string
+		for i, v := range vals {
+			sealed, ok := v.(string)
+			if !ok {
+				continue // gone already
+			}
+			c, err := r.open(keys[i], []byte(sealed))
+			if err != nil {
+				return err
+			}
+			markers = append(markers, r.marker(c))
+		}
+		slices.Sort(markers)
+		markers = slices.Compact(markers) // an answered case and a pending one share theirs
+		var drop []string
+		if len(markers) > 0 {
+			if err := tx.Watch(ctx, markers...).Err(); err != nil {
+				return err
+			}
+			holders, err := tx.MGet(ctx, markers...).Result()
+			if err != nil {
+				return err
+			}
+			for i, h := range holders {
+				if h, ok := h.(string); ok && slices.Contains(handles, h) {
+					drop = append(drop, markers[i])
+				}
+			}
+		}
+		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+			pipe.Del(ctx, keys...)
+			if len(drop) > 0 {
+				pipe.Del(ctx, drop...)
+			}
+			for _, st := range ReviewStatuses {
+				pipe.ZRem(ctx, r.keys.ReviewQueue(st), members...)
+			}
+			return nil
+		})
+		return err
+	}
+	return redisx.Watch(ctx, r.rdb, op, del, keys...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -27,7 +28,7 @@ func reviewTime(k int) time.Time {
 // their cases or to the queues (invariant 6); and the cases still work: the
 // queue lists oldest first with paging, a status move keeps a case's place,
 // the officer reads a case by id, and erasure deletes one customer's cases
-// only.
+// only, their pending markers with them.
 func TestReviewsAtRest(t *testing.T) {
 	t.Parallel()
 	f := newStore(t)
@@ -37,15 +38,19 @@ func TestReviewsAtRest(t *testing.T) {
 	bob := features.Pseudonym("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
 	answer := sampleAnswer(t, reviewTime(0), explain.DefaultRetention)
 
-	var ids, aliceIDs []string
+	// Each case about an answer of its own (a second contest of one answer
+	// would wait for the first).
+	var ids, aliceIDs, recIDs []string
 	var times []time.Time
 	for k, p := range []features.Pseudonym{alice, bob, alice, bob, alice} {
 		at := reviewTime(k + 1)
-		c, err := reviews.Open(ctx, p, answer, explain.ReviewContest, fmt.Sprintf("case %d", k), at)
+		about := *answer
+		about.ID = explain.NewID()
+		c, err := reviews.Open(ctx, p, &about, explain.ReviewContest, fmt.Sprintf("case %d", k), at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids, times = append(ids, c.ID), append(times, at)
+		ids, times, recIDs = append(ids, c.ID), append(times, at), append(recIDs, about.ID)
 		if p == alice {
 			aliceIDs = append(aliceIDs, c.ID)
 		}
@@ -57,7 +62,12 @@ func TestReviewsAtRest(t *testing.T) {
 	}
 
 	snap := f.r.Snapshot(t)
-	checkReviewsAtRest(t, f, snap, ids, times, []features.Pseudonym{alice, bob})
+	checkReviewsAtRest(t, f, snap, ids, recIDs, times, []features.Pseudonym{alice, bob})
+	// Every case is pending: each holds the marker of its kind about its
+	// answer, and nothing else does.
+	if got, want := pendingMarkers(t, f), markersOf(f, ids, recIDs, []features.Pseudonym{alice, bob, alice, bob, alice}); !maps.Equal(got, want) {
+		t.Errorf("pending markers %v, want %v", got, want)
+	}
 
 	// The queue: oldest first, paged; a moved case leaves it, and keeps its
 	// place when it comes back.
@@ -132,10 +142,41 @@ func TestReviewsAtRest(t *testing.T) {
 	if theirs, err := reviews.Customer(ctx, bob); err != nil || len(theirs) != 2 {
 		t.Errorf("bob's cases after alice's erasure: %d, %v", len(theirs), err)
 	}
+	// Alice's markers went with her cases; bob's stay.
+	if got, want := pendingMarkers(t, f), markersOf(f, []string{ids[1], ids[3]}, []string{recIDs[1], recIDs[3]}, []features.Pseudonym{bob, bob}); !maps.Equal(got, want) {
+		t.Errorf("pending markers after alice's erasure %v, want bob's only, %v", got, want)
+	}
+}
+
+// pendingMarkers reads every pending marker of the namespace raw: key ->
+// the handle it holds.
+func pendingMarkers(t *testing.T, f *storeFixture) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	prefix := f.keys.ReviewPending("")
+	for _, k := range f.r.Snapshot(t) {
+		if !strings.HasPrefix(k.Name, prefix) {
+			continue
+		}
+		if k.Type != "string" || len(k.Items) != 1 {
+			t.Fatalf("marker %s: a %s of %d items, want a string", k.Name, k.Type, len(k.Items))
+		}
+		out[k.Name] = k.Items[0].Value
+	}
+	return out
+}
+
+// markersOf are the markers contests ids about recIDs by customers hold.
+func markersOf(f *storeFixture, ids, recIDs []string, customers []features.Pseudonym) map[string]string {
+	out := map[string]string{}
+	for i, id := range ids {
+		out[f.keys.ReviewPending(explain.PendingHandle(f.codec, customers[i], recIDs[i], explain.ReviewContest))] = explain.CaseHandle(f.codec, id)
+	}
+	return out
 }
 
 // checkReviewsAtRest reads every key of the namespace raw.
-func checkReviewsAtRest(t *testing.T, f *storeFixture, snap []redistest.Key, ids []string, times []time.Time, customers []features.Pseudonym) {
+func checkReviewsAtRest(t *testing.T, f *storeFixture, snap []redistest.Key, ids, recIDs []string, times []time.Time, customers []features.Pseudonym) {
 	t.Helper()
 	reviewsTag := f.keys.Namespace() + ":{reviews}:"
 	var indexes, global []redistest.Key
@@ -153,11 +194,24 @@ func checkReviewsAtRest(t *testing.T, f *storeFixture, snap []redistest.Key, ids
 		t.Fatalf("found %d customer indexes and %d {reviews} keys; the test reads less than it claims", len(indexes), len(global))
 	}
 
-	// No case id in the clear, anywhere.
+	// No case id, recommendation id or customer in the clear under
+	// {reviews} (the markers included), and no case id anywhere.
 	for _, k := range snap {
 		for _, id := range ids {
 			if k.Contains(id) {
 				t.Errorf("%s shows case id %s in the clear", k.Name, id)
+			}
+		}
+	}
+	for _, k := range global {
+		for _, id := range recIDs {
+			if k.Contains(id) {
+				t.Errorf("%s shows recommendation id %s in the clear", k.Name, id)
+			}
+		}
+		for _, p := range customers {
+			if k.Contains(string(p)) {
+				t.Errorf("%s shows pseudonym %s in the clear", k.Name, p)
 			}
 		}
 	}

@@ -59,7 +59,38 @@ type erasureSubject struct {
 	signalIDs []string // every signal id ever stored, deleted ones too
 	recIDs    map[string]bool
 	caseIDs   []string
+	caseAbout []caseAbout // per case
 	counts    map[string]int64
+}
+
+// caseAbout is the answer and kind of one of the subject's review cases.
+type caseAbout struct{ rec, kind string }
+
+// markers are the subject's pending review markers (their cases are all
+// pending when erased), each with the handle of the case it names.
+func (s *erasureSubject) markers(keys keyspace.Keyspace, codec *features.Codec) map[string]string {
+	out := map[string]string{}
+	for i, id := range s.caseIDs {
+		about := s.caseAbout[i]
+		out[keys.ReviewPending(explain.PendingHandle(codec, s.pseudonym, about.rec, about.kind))] = explain.CaseHandle(codec, id)
+	}
+	return out
+}
+
+// globalKeys are the subject's keys outside their hash tag: stored
+// answers, review cases and pending markers.
+func (s *erasureSubject) globalKeys(keys keyspace.Keyspace, codec *features.Codec) []string {
+	var out []string
+	for id := range s.recIDs {
+		out = append(out, keys.Recommendation(id))
+	}
+	for _, id := range s.caseIDs {
+		out = append(out, keys.ReviewCase(explain.CaseHandle(codec, id)))
+	}
+	for marker := range s.markers(keys, codec) {
+		out = append(out, marker)
+	}
+	return out
 }
 
 func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redistest.Key, nodes int) {
@@ -110,21 +141,22 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	tag := keys.Customer(s.pseudonym).Prefix
 	before := snapshot(t)
 	byName := keysByName(before)
-	held := keys.Customer(s.pseudonym).All()
-	for id := range s.recIDs {
-		held = append(held, keys.Recommendation(id))
-	}
-	for _, id := range s.caseIDs {
-		held = append(held, keys.ReviewCase(explain.CaseHandle(codec, id)))
-	}
+	global := s.globalKeys(keys, codec)
+	held := append(keys.Customer(s.pseudonym).All(), global...)
+	markers := s.markers(keys, codec)
 	for _, name := range held {
 		k, ok := byName[name]
 		if !ok {
 			t.Fatalf("before erasure, %s is not stored; the test loads less than it claims", name)
 		}
 		// Every value of the subject's records is sealed, and the test opens
-		// each, except the index of recommendation ids (recs).
-		if k.Type != "set" && k.Type != "zset" {
+		// each, except the index of recommendation ids (recs) and the
+		// markers, which hold a case's handle.
+		if handle, ok := markers[name]; ok {
+			if k.Type != "string" || len(k.Items) != 1 || k.Items[0].Value != handle {
+				t.Fatalf("before erasure, the marker %s holds %+v, want the handle of its case", name, k.Items)
+			}
+		} else if k.Type != "set" && k.Type != "zset" {
 			for _, it := range k.Items {
 				if _, ok := openSealed(codec, k.Name, it); !ok {
 					t.Fatalf("a value of %s (field %q) does not open with the server's key; the scan would be blind to it", k.Name, it.Field)
@@ -164,6 +196,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	// were.
 	after := snapshot(t)
 	checkNothingLeft(t, after, codec, keys, tag, needles, s.soloSKU)
+	checkGone(t, after, global)
 	checkOthersIntact(t, before, after, keys, codec, tag, s)
 
 	// Idempotent: a second erasure (by the storefront, on their behalf)
@@ -180,7 +213,9 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 	if receipt2["receipt_id"] == receipt["receipt_id"] {
 		t.Fatal("the second erasure reused the first receipt's id")
 	}
-	checkNothingLeft(t, snapshot(t), codec, keys, tag, needles, s.soloSKU)
+	after = snapshot(t)
+	checkNothingLeft(t, after, codec, keys, tag, needles, s.soloSKU)
+	checkGone(t, after, global)
 
 	// The privacy officer sees both receipts, newest first; nobody else
 	// may list them.
@@ -218,6 +253,7 @@ func testErasure(t *testing.T, ts *testServer, snapshot func(testing.TB) []redis
 		t.Fatalf("the model version trained on the subject is still stored")
 	}
 	checkNothingLeft(t, final, codec, keys, tag, needles, s.soloSKU)
+	checkGone(t, final, global)
 
 	// A recommendation for them now is not personalised and says why.
 	after2 := ts.mustREST(t, "storefront", "GET", s.path+"/recommendations?surface=storefront&limit=5", "")
@@ -339,12 +375,14 @@ func (s *erasureSubject) recommend(t *testing.T, ts *testServer, role, surface s
 // subject's cases sit in two of the privacy officer's queues.
 func openReviews(t *testing.T, ts *testServer, s *erasureSubject, storefrontRec, supportRec string) {
 	t.Helper()
-	for _, c := range []struct{ role, rec, body string }{
-		{"subject", storefrontRec, `{"kind":"contest","message":"I never wanted this: ` + s.words + `"}`},
-		{"support_agent", supportRec, `{"kind":"human_review","message":"Please have a person look at this."}`},
+	for _, c := range []struct{ role, rec, kind, message string }{
+		{"subject", storefrontRec, "contest", "I never wanted this: " + s.words},
+		{"support_agent", supportRec, "human_review", "Please have a person look at this."},
 	} {
-		out := ts.mustREST(t, c.role, "POST", "/v1/recommendations/"+c.rec+"/reviews", c.body)
+		body := fmt.Sprintf(`{"kind":%q,"message":%q}`, c.kind, c.message)
+		out := ts.mustREST(t, c.role, "POST", "/v1/recommendations/"+c.rec+"/reviews", body)
 		s.caseIDs = append(s.caseIDs, out["case"].(map[string]any)["case_id"].(string))
+		s.caseAbout = append(s.caseAbout, caseAbout{c.rec, c.kind})
 	}
 	ts.mustREST(t, "privacy_officer", "PATCH", "/v1/reviews/"+s.caseIDs[1], `{"status":"in_review","reply":"Looking into it."}`)
 	s.counts["review_cases"] = int64(len(s.caseIDs))
@@ -461,19 +499,30 @@ func checkNothingLeft(t *testing.T, keys []redistest.Key, codec *features.Codec,
 	}
 }
 
+// checkGone: none of the subject's keys outside their hash tag (some of
+// which, the markers, hold no needle) is stored any more.
+func checkGone(t *testing.T, keys []redistest.Key, theirs []string) {
+	t.Helper()
+	now := keysByName(keys)
+	for _, name := range theirs {
+		if k, ok := now[name]; ok {
+			t.Fatalf("after erasure %s (on %s) is still stored", name, k.Node)
+		}
+	}
+}
+
 // checkOthersIntact: every key that was not the subject's is still there
 // with exactly the same content, except the review queues, which lost the
 // subject's cases and nothing else; the only new key is the receipts list.
 func checkOthersIntact(t *testing.T, before, after []redistest.Key, keys keyspace.Keyspace, codec *features.Codec, tag string, s *erasureSubject) {
 	t.Helper()
 	theirs := map[string]bool{}
-	for id := range s.recIDs {
-		theirs[keys.Recommendation(id)] = true
+	for _, name := range s.globalKeys(keys, codec) {
+		theirs[name] = true
 	}
 	var handles []string // the subject's cases are queued under their handles
 	for _, id := range s.caseIDs {
 		handles = append(handles, explain.CaseHandle(codec, id))
-		theirs[keys.ReviewCase(handles[len(handles)-1])] = true
 	}
 	queue := map[string]bool{}
 	for _, st := range explain.ReviewStatuses {
