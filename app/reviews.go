@@ -9,20 +9,20 @@ import (
 
 // ErrReviewExists answers a second review request of the same kind about
 // the same answer while the first still waits for a person. Its Detail is
-// the pending case (*explain.Case).
-var ErrReviewExists = fault.Kind(fault.AlreadyExists, "a review of this kind about this recommendation is already waiting for a person")
+// the pending case (*explain.Case). (explain decides it, atomically.)
+var ErrReviewExists = explain.ErrReviewExists
 
 // ReviewPending reports whether a review case of that status still waits
 // for a person's answer.
-func ReviewPending(status string) bool {
-	return status == explain.ReviewOpen || status == explain.ReviewInReview
-}
+func ReviewPending(status string) bool { return explain.ReviewPending(status) }
 
 // CreateReview opens a case about a stored recommendation: by the customer
 // it was made for (customer token), or by the storefront or support chat
 // relaying the customer's request about an answer of their own surfaces.
 // While a case of the same kind about the same answer is pending, a second
-// is refused with ErrReviewExists, carrying the pending case.
+// is refused with ErrReviewExists, carrying the pending case: explain
+// checks and opens in one transaction, so of concurrent requests exactly
+// one opens a case.
 func (a *App) CreateReview(ctx context.Context, who Actor, recommendationID, kind, message string) (*explain.Case, error) {
 	// One time for the read and the case: a case is stamped no later than
 	// the read of the answer it copies (see the erasure follow-up).
@@ -33,17 +33,6 @@ func (a *App) CreateReview(ctx context.Context, who Actor, recommendationID, kin
 	}
 	if err := explain.CheckReviewRequest(kind, message); err != nil {
 		return nil, err
-	}
-	cases, err := a.reviews.Customer(ctx, owner)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cases {
-		if c.RecommendationID == answer.ID && c.Kind == kind && ReviewPending(c.Status) {
-			e := fault.Wrapf(ErrReviewExists, "a %s request about this recommendation is already %s: case %s", kind, c.Status, c.ID)
-			e.Detail = c
-			return nil, e
-		}
 	}
 	return a.reviews.Open(ctx, owner, answer, kind, message, now)
 }
