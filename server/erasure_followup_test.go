@@ -94,4 +94,13 @@ func TestErasureFollowUp(t *testing.T) {
 	if len(left) != 1 || left[0] != tag.Recommendations {
 		t.Errorf("keys of alice's after the follow-up: %v; want only %s", left, tag.Recommendations)
 	}
+	// Nor the markers of the late cases (which name neither her nor the
+	// answer in the clear).
+	codec := features.NewCodec(f.s.cfg.Secret)
+	for _, kind := range []string{explain.ReviewContest, explain.ReviewHumanReview} {
+		marker := keys.ReviewPending(explain.PendingHandle(codec, f.alice, late.ID, kind))
+		if n := f.r.Client.Exists(ctx, marker).Val(); n != 0 {
+			t.Errorf("the marker of the late %s case is left after the follow-up", kind)
+		}
+	}
 }
