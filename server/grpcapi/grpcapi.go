@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	_ "google.golang.org/grpc/encoding/gzip" // clients may ask for gzip (grpc.UseCompressor)
 
 	"github.com/candorhq/candor/app"
 	candorv1 "github.com/candorhq/candor/proto/candor/v1"

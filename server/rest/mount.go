@@ -1,12 +1,14 @@
 package rest
 
 import (
+	"compress/gzip"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"google.golang.org/grpc/codes"
 
 	"github.com/candorhq/candor/server/grpcapi"
@@ -14,11 +16,21 @@ import (
 
 // Mount serves gateway (from NewGateway) on e under /v1/, behind the checks
 // the gateway needs before it sees a request: a path and query in UTF-8,
-// ?pretty, and an export's longer write deadline. The body limit is
-// LimitBody, installed on the whole echo.
+// ?pretty, and an export's longer write deadline; answers are gzipped for a
+// client that asks (Accept-Encoding: gzip), streams included. The body
+// limit is LimitBody, installed on the whole echo.
 func Mount(e *echo.Echo, gateway http.Handler) {
-	e.Any("/v1/*", echo.WrapHandler(gateway), validUTF8, pretty, longExport)
+	e.Any("/v1/*", echo.WrapHandler(gateway), compress, validUTF8, pretty, longExport)
 }
+
+// compress gzips answers of at least gzipMinLength bytes for clients that
+// accept it, at the fastest level: answers are made per request, so CPU
+// matters more than the last few percent of size.
+var compress = middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: gzipMinLength})
+
+// gzipMinLength is the smallest answer worth compressing (an error's body
+// is smaller).
+const gzipMinLength = 1024
 
 // pretty turns a "pretty" query parameter into an Accept header asking the
 // gateway for indented JSON (handy with curl).
