@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/candorhq/candor/internal/redistest"
 )
 
 const password = "REDISPASSWORD42"
@@ -134,16 +135,13 @@ func TestOpenEmbedded(t *testing.T) {
 	}
 }
 
-// TestOpenRedis: a URL opens that Redis (REDIS_URL, when set), which
-// answers a PING; nothing is written.
+// TestOpenRedis: a URL opens that Redis (the test Redis: REDIS_URL when
+// set, else an embedded server on a loopback port, reached over TCP as any
+// other), which answers a PING; nothing is written.
 func TestOpenRedis(t *testing.T) {
 	t.Parallel()
-	raw := os.Getenv("REDIS_URL")
-	if raw == "" {
-		t.Skip("REDIS_URL is not set")
-	}
 	ctx := context.Background()
-	st, err := Open(ctx, URL(raw), false)
+	st, err := Open(ctx, URL(redistest.New(t).URL), false)
 	if err != nil {
 		t.Fatal(err)
 	}
