@@ -193,10 +193,12 @@ func (r *Reviews) Open(ctx context.Context, p features.Pseudonym, a *Answer, kin
 
 // write stores a new case, marks it pending and files it in the queue of
 // its status, in one optimistic transaction on the marker (they share the
-// {reviews} slot), unless the marker names a pending case. Only then is
-// the case written to the customer's index (in the customer's slot), so a
-// refused request writes nothing; should that write fail, the case is
-// withdrawn, so that no case exists that an erasure cannot find.
+// {reviews} slot), unless the marker names a pending case. The case's
+// entry in the customer's index (in the customer's slot) is written first,
+// so that an erasure always finds a case that exists: a crash between the
+// two leaves at worst an entry that names no case (readers skip those),
+// never a case no index names. A refused or failed request takes its entry
+// back.
 //
 // A case's place in the order (Seq) is drawn once the marker is found free:
 // a request that then loses the race to another is refused having drawn a
@@ -230,16 +232,16 @@ func (r *Reviews) write(ctx context.Context, c *Case) error {
 		})
 		return err
 	}
-	if err := redisx.Watch(ctx, r.rdb, "explain.Reviews.Open", open, marker); err != nil {
-		return err
-	}
 	index := r.keys.Customer(c.Pseudonym).Reviews
 	field := r.indexField(c.Pseudonym, c.ID)
 	if err := r.rdb.HSet(ctx, index, field, r.codec.Seal([]byte(c.ID), index, field)).Err(); err != nil {
-		if werr := r.deleteCases(context.WithoutCancel(ctx), "withdrawing the case", []string{handle}); werr != nil {
-			return fmt.Errorf("explain.Reviews.Open: %w (%v)", err, werr)
-		}
 		return fmt.Errorf("explain.Reviews.Open: %w", err)
+	}
+	if err := redisx.Watch(ctx, r.rdb, "explain.Reviews.Open", open, marker); err != nil {
+		if herr := r.rdb.HDel(context.WithoutCancel(ctx), index, field).Err(); herr != nil {
+			return fmt.Errorf("explain.Reviews.Open: %w (taking the index entry back: %v)", err, herr)
+		}
+		return err
 	}
 	return nil
 }

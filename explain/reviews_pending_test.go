@@ -326,10 +326,9 @@ func (failIndex) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-// TestReviewsOpenWithdrawn: when the customer's index cannot be written
-// after the case was, the case is withdrawn with its queue entry and its
-// marker (no case may exist that an erasure cannot find), and the kind is
-// free again.
+// TestReviewsOpenWithdrawn: when the customer's index cannot be written,
+// no case, queue entry or marker is written either (no case may exist that
+// an erasure cannot find), and the kind is free again.
 func TestReviewsOpenWithdrawn(t *testing.T) {
 	t.Parallel()
 	f := newPendingFixture(t)
@@ -351,5 +350,45 @@ func TestReviewsOpenWithdrawn(t *testing.T) {
 	}
 	if _, err := f.reviews.Open(ctx, f.customer, f.answer, explain.ReviewContest, "again", reviewTime(2)); err != nil {
 		t.Fatalf("Open after a withdrawn case: %v", err)
+	}
+}
+
+// failCaseWrite is a hook that fails the transaction that writes a case
+// (its MULTI/EXEC pipeline), as a connection lost at that moment would.
+type failCaseWrite struct{}
+
+func (failCaseWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (failCaseWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (failCaseWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := errors.New("connection lost")
+		for _, cmd := range cmds {
+			cmd.SetErr(err)
+		}
+		return err
+	}
+}
+
+// TestReviewsIndexedBeforeWritten: the customer's index entry is written
+// before the case, so that an erasure always finds a case that exists; when
+// the case's own write then fails, the entry is taken back and nothing is
+// left.
+func TestReviewsIndexedBeforeWritten(t *testing.T) {
+	t.Parallel()
+	f := newPendingFixture(t)
+	ctx := context.Background()
+	client := redis.NewClient(f.r.Client.(*redis.Client).Options())
+	t.Cleanup(func() { _ = client.Close() })
+	client.AddHook(failCaseWrite{})
+	failing := explain.NewReviews(client, f.keys, f.codec)
+
+	seq := f.keys.ReviewSeq()
+	before := slices.DeleteFunc(f.r.Snapshot(t), func(k redistest.Key) bool { return k.Name == seq })
+	if _, err := failing.Open(ctx, f.customer, f.answer, explain.ReviewContest, "lost", reviewTime(1)); err == nil {
+		t.Fatal("Open with the case's write failing succeeded")
+	}
+	after := slices.DeleteFunc(f.r.Snapshot(t), func(k redistest.Key) bool { return k.Name == seq })
+	if !slices.EqualFunc(before, after, sameKey) {
+		t.Errorf("a failed Open left %d keys, had %d: %v", len(after), len(before), after)
 	}
 }
