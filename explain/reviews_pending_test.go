@@ -357,7 +357,7 @@ func TestReviewsOpenWithdrawn(t *testing.T) {
 // (its MULTI/EXEC pipeline), as a connection lost at that moment would.
 type failCaseWrite struct{}
 
-func (failCaseWrite) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (failCaseWrite) DialHook(next redis.DialHook) redis.DialHook          { return next }
 func (failCaseWrite) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 func (failCaseWrite) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
