@@ -70,18 +70,32 @@ func (a *authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServ
 	if publicMethod(info.FullMethod) {
 		return handler(ctx, req)
 	}
-	who, err := a.authenticate(ctx)
+	who, err := a.admit(ctx, info.FullMethod)
 	if err != nil {
 		return nil, err
 	}
 	return handler(withActor(ctx, who), req)
 }
 
+// admit authenticates the caller and refuses, by the core's own access
+// table, a method the caller's role may not call: every use case checks it
+// again, and this keeps a method whose handler forgot to fail closed.
+func (a *authenticator) admit(ctx context.Context, fullMethod string) (app.Actor, error) {
+	who, err := a.authenticate(ctx)
+	if err != nil {
+		return app.Actor{}, err
+	}
+	if op := opOf(fullMethod); !app.Allowed(op, who.Role) {
+		return app.Actor{}, status.Errorf(codes.PermissionDenied, "role %s may not call %s", who.Role, op.Method())
+	}
+	return who, nil
+}
+
 func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	if publicMethod(info.FullMethod) {
 		return handler(srv, ss)
 	}
-	who, err := a.authenticate(ss.Context())
+	who, err := a.admit(ss.Context(), info.FullMethod)
 	if err != nil {
 		return err
 	}

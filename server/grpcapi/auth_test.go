@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -129,5 +130,37 @@ func TestParseAPIKeys(t *testing.T) {
 	}
 	if err := CheckAPIKeys(keys); err == nil {
 		t.Error("one key for two roles was accepted")
+	}
+}
+
+// TestInterceptorFailsClosed: whatever a handler does, a role the access
+// table does not list for a method never reaches it.
+func TestInterceptorFailsClosed(t *testing.T) {
+	t.Parallel()
+	var keys []APIKey
+	for _, r := range app.Roles {
+		k, err := NewAPIKey(r, "key-of-the-"+string(r)+"-0123456789")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	ring, err := newKeyring(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &authenticator{keys: ring}
+	for _, op := range app.Ops() {
+		for _, r := range app.Roles {
+			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer key-of-the-"+string(r)+"-0123456789"))
+			reached := false
+			_, err := a.unary(ctx, nil, &grpc.UnaryServerInfo{FullMethod: methodPrefix + string(op)}, func(context.Context, any) (any, error) {
+				reached = true
+				return nil, nil
+			})
+			if allowed := app.Allowed(op, r); allowed != reached || !allowed && status.Code(err) != codes.PermissionDenied {
+				t.Errorf("%s as %s: reached %t, %v; the table allows it: %t", op, r, reached, err, allowed)
+			}
+		}
 	}
 }
