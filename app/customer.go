@@ -32,7 +32,7 @@ func (a *App) customer(ctx context.Context, op Op, who Actor, customerID string)
 	if err != nil {
 		return "", err
 	}
-	if err := a.honourGPC(ctx, op, who, p); err != nil {
+	if err := a.honourGPC(ctx, who, p); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -27,12 +27,6 @@ import (
 // header.
 var gpcRoles = map[Role]bool{RoleCustomer: true, RoleStorefront: true, RoleSupportAgent: true}
 
-// gpcMoot are the use cases a GPC signal is not applied on: an erasure
-// deletes everything held about the customer, so an opt-out recorded
-// before it would be personal data written only to be deleted (and counted
-// in the receipt of a customer of whom nothing was held).
-var gpcMoot = map[Op]bool{OpEraseCustomer: true}
-
 // ErrGPCConflict refuses a grant of a purpose the request's Global Privacy
 // Control keeps off, until the customer confirms it.
 var ErrGPCConflict = fault.Kind(fault.FailedPrecondition,
@@ -47,8 +41,8 @@ func gpcApplies(who Actor) bool { return who.GPC && gpcRoles[who.Role] }
 // header on every request, so the usual case, already opted out, is one
 // read; a change is filtered again inside the consent transaction, so
 // concurrent requests record it once.
-func (a *App) honourGPC(ctx context.Context, op Op, who Actor, p features.Pseudonym) error {
-	if !gpcApplies(who) || gpcMoot[op] {
+func (a *App) honourGPC(ctx context.Context, who Actor, p features.Pseudonym) error {
+	if !gpcApplies(who) {
 		return nil
 	}
 	state, err := a.store.Consent(ctx, p)
@@ -94,5 +88,5 @@ func (a *App) HonourGPC(ctx context.Context, who Actor) error {
 	if who.Role != RoleCustomer {
 		return errCustomersOnly
 	}
-	return a.honourGPC(ctx, OpExportCustomerData, who, who.Customer)
+	return a.honourGPC(ctx, who, who.Customer)
 }

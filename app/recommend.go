@@ -117,7 +117,7 @@ func (a *App) readableAnswer(ctx context.Context, op Op, who Actor, id string, n
 	if !surfaceReadable(who, answer.Surface) {
 		return "", nil, errAnswerNotFound
 	}
-	if err := a.honourGPC(ctx, op, who, owner); err != nil {
+	if err := a.honourGPC(ctx, who, owner); err != nil {
 		return "", nil, err
 	}
 	return owner, answer, nil

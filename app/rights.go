@@ -19,10 +19,12 @@ type Receipt struct {
 // EraseCustomer deletes everything held about a customer: first the
 // records under global keys (found through the customer's indexes), then
 // every key of the customer's slot in one transaction, so that an
-// interrupted erasure can be run again. The receipt names no one. A GPC
-// signal is not applied first (gpcMoot).
+// interrupted erasure can be run again. The receipt names no one. The
+// request's GPC signal is not applied first (whose, not customer): an
+// opt-out recorded now would be personal data written only to be deleted,
+// and counted in the receipt of a customer of whom nothing was held.
 func (a *App) EraseCustomer(ctx context.Context, who Actor, customerID string) (Receipt, error) {
-	p, err := a.customer(ctx, OpEraseCustomer, who, customerID)
+	p, err := a.whose(OpEraseCustomer, who, customerID)
 	if err != nil {
 		return Receipt{}, err
 	}
