@@ -16,13 +16,10 @@ import (
 const (
 	whyCookie            = "candor_why"
 	whyFlashCookie       = "candor_why_done"
-	whyFlashAD           = "candor/why-flash"
-	formLabel            = "candor/why-form"
 	privacyCookie        = "candor_privacy"
 	privacyFlashCookie   = "candor_privacy_done"
 	privacyReceiptCookie = "candor_privacy_receipt"
 	privacyTimeLayout    = "2006-01-02T15:04"
-	privacyMaxSignals    = app.MaxListedSignals
 )
 
 // storefront is the storefront acting through the core, as its API calls
@@ -49,9 +46,6 @@ func (s *Server) tokenExpiry(tb testing.TB, token string) time.Time {
 	return sess.Expires
 }
 
-// formToken is the form token of the session of a customer token.
-func (s *Server) formToken(token string) string { return s.core.Codec().Blind(formLabel, token) }
-
 // recommendAs asks the core for an answer as role would, rendered as the
 // API answers it.
 func (s *Server) recommendAs(ctx context.Context, role app.Role, req app.RecommendRequest) (*candorv1.Recommendation, error) {
@@ -64,3 +58,11 @@ func (s *Server) recommendAs(ctx context.Context, role app.Role, req app.Recomme
 
 // exportChunk is the size at which the export is sent on (app's).
 const exportChunk = 32 << 10
+
+// formTokenOf is the form token the pages give the session of a customer
+// token, read from that customer's own privacy center (the same on both
+// pages).
+func (f *whyFixture) formTokenOf(t *testing.T, token string) string {
+	t.Helper()
+	return formToken(t, f.privacyPage(t, f.openPrivacy(t, token)))
+}

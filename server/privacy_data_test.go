@@ -342,7 +342,7 @@ func TestPrivacyManySignals(t *testing.T) {
 	t.Parallel()
 	f := newWhyFixture(t)
 	var in []features.SignalInput
-	for i := 0; i < privacyMaxSignals+5; i++ {
+	for i := 0; i < app.MaxListedSignals+5; i++ {
 		in = append(in, features.SignalInput{Type: "view", ItemID: "sku-01", Purposes: []string{"personalization"}, OccurredAt: f.now.Add(-time.Duration(10+i) * time.Minute)})
 	}
 	if _, err := f.s.core.Store().Track(context.Background(), f.alice, in, f.now); err != nil {
@@ -351,11 +351,11 @@ func TestPrivacyManySignals(t *testing.T) {
 	total := len(in) + len(f.signals)
 	session, _ := f.privacySession(t)
 	page := f.privacyPage(t, session)
-	if want := "The " + strconv.Itoa(privacyMaxSignals) + " most recent of your " + strconv.Itoa(total) + " actions"; !strings.Contains(page, want) {
+	if want := "The " + strconv.Itoa(app.MaxListedSignals) + " most recent of your " + strconv.Itoa(total) + " actions"; !strings.Contains(page, want) {
 		t.Errorf("the page lacks %q", want)
 	}
-	if n := strings.Count(page, ">Delete</button>"); n != privacyMaxSignals {
-		t.Errorf("%d signals listed, want %d", n, privacyMaxSignals)
+	if n := strings.Count(page, ">Delete</button>"); n != app.MaxListedSignals {
+		t.Errorf("%d signals listed, want %d", n, app.MaxListedSignals)
 	}
 	// Newest first: the first listed is the most recent (ten minutes ago).
 	if i, j := strings.Index(page, f.now.Add(-10*time.Minute).Format("15:04 UTC")), strings.Index(page, f.now.Add(-11*time.Minute).Format("15:04 UTC")); i < 0 || j < 0 || i > j {

@@ -313,7 +313,7 @@ func TestPrivacyFormsNeedTheSessionsToken(t *testing.T) {
 	session, token := f.privacySession(t)
 	bobToken := f.s.mintToken(t, "bob", 10*time.Minute)
 	bob := f.openPrivacy(t, bobToken)
-	bobForm := f.s.formToken(bobToken)
+	bobForm := f.formTokenOf(t, bobToken)
 	signal, _ := f.aSignal(t)
 	forms := map[string]url.Values{
 		"/privacy/consent": {"action": {"revoke"}, "purpose": {"personalization"}},
@@ -575,8 +575,16 @@ func TestPrivacyStatusMessageCannotBeForged(t *testing.T) {
 	f := newWhyFixture(t)
 	session := f.openPrivacy(t, f.token)
 	unsealed := base64.RawURLEncoding.EncodeToString([]byte(`{"a":"object"}`))
-	// A why page's sealed status message does not open here either.
-	whySealed := base64.RawURLEncoding.EncodeToString(f.s.core.Codec().Seal([]byte(`{"a":"object"}`), whyFlashAD, f.recID))
+	// A why page's real status message (sealed to that page) does not open
+	// here either.
+	why := f.open(t, f.token)
+	resp := f.do(t, whyRequest{method: "POST", path: "/why/" + f.recID + "/controls", cookies: []*http.Cookie{why},
+		form: url.Values{"csrf": {formToken(t, f.page(t, why))}, "action": {"set"}, "kind": {"items"}, "target": {"sku-00"}}})
+	flash := cookieNamed(resp, whyFlashCookie)
+	if resp.StatusCode != http.StatusSeeOther || flash == nil || !strings.Contains(f.page(t, why, flash), `role="status"`) {
+		t.Fatalf("the why page's own status message: %d, %v", resp.StatusCode, flash)
+	}
+	whySealed := flash.Value
 	for _, v := range []string{"", "garbage", unsealed, whySealed} {
 		page := f.privacyPage(t, session, &http.Cookie{Name: privacyFlashCookie, Value: v})
 		if strings.Contains(page, "We recorded your objection") || strings.Contains(page, "status-shown") {

@@ -89,10 +89,10 @@ func TestWhyFormsNeedTheSessionsToken(t *testing.T) {
 	}{
 		{"no form token", whyRequest{method: "POST", path: path, form: url.Values{"action": {"set"}, "kind": {"signals"}, "target": {signal}}, cookies: []*http.Cookie{session}}, 403},
 		{"a wrong form token", whyRequest{method: "POST", path: path, form: form(otherToken(token)), cookies: []*http.Cookie{session}}, 403},
-		{"the form token of another session", whyRequest{method: "POST", path: path, form: form(f.s.formToken(bobToken)), cookies: []*http.Cookie{session}}, 403},
+		{"the form token of another session", whyRequest{method: "POST", path: path, form: form(f.formTokenOf(t, bobToken)), cookies: []*http.Cookie{session}}, 403},
 		{"started by another site", whyRequest{method: "POST", path: path, form: form(token), cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403},
 		{"no cookie", whyRequest{method: "POST", path: path, form: form(token)}, 401},
-		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: form(f.s.formToken(bobToken)), cookies: []*http.Cookie{bob}}, 403},
+		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: form(f.formTokenOf(t, bobToken)), cookies: []*http.Cookie{bob}}, 403},
 		{"revoking consent without the form token", whyRequest{method: "POST", path: "/why/" + f.recID + "/consent", form: url.Values{"action": {"revoke"}}, cookies: []*http.Cookie{session}}, 403},
 	} {
 		resp := f.do(t, c.req)

@@ -196,10 +196,10 @@ func TestWhyAskRefusals(t *testing.T) {
 	}{
 		{"no form token", whyRequest{method: "POST", path: path, form: good(""), cookies: []*http.Cookie{session}}, 403, "out of date"},
 		{"a wrong form token", whyRequest{method: "POST", path: path, form: good(otherToken(token)), cookies: []*http.Cookie{session}}, 403, "out of date"},
-		{"the form token of another session", whyRequest{method: "POST", path: path, form: good(f.s.formToken(bobToken)), cookies: []*http.Cookie{session}}, 403, "out of date"},
+		{"the form token of another session", whyRequest{method: "POST", path: path, form: good(f.formTokenOf(t, bobToken)), cookies: []*http.Cookie{session}}, 403, "out of date"},
 		{"started by another site", whyRequest{method: "POST", path: path, form: good(token), cookies: []*http.Cookie{session}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403, "out of date"},
 		{"no cookie", whyRequest{method: "POST", path: path, form: good(token)}, 401, "open it again from the shop"},
-		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: good(f.s.formToken(bobToken)), cookies: []*http.Cookie{bob}}, 403, "another customer"},
+		{"another customer's cookie, with its own form token", whyRequest{method: "POST", path: path, form: good(f.formTokenOf(t, bobToken)), cookies: []*http.Cookie{bob}}, 403, "another customer"},
 		{"a bad id", whyRequest{method: "POST", path: "/why/rec_nope/review", form: good(token), cookies: []*http.Cookie{session}}, 400, "not complete"},
 		{"no kind", whyRequest{method: "POST", path: path, form: form(token, "", "Please check."), cookies: []*http.Cookie{session}}, 400, "kind: "},
 		{"an unknown kind", whyRequest{method: "POST", path: path, form: form(token, "complaint", "Please check."), cookies: []*http.Cookie{session}}, 400, "kind: &#34;complaint&#34; is not a kind of review"},
