@@ -81,7 +81,7 @@ func (f *rightsFixture) restCreate(recID, tok, kind, msg string) createOutcome {
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testHTTP.Do(req)
 	if err != nil {
 		o.err = err
 		return o
