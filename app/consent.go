@@ -167,7 +167,7 @@ func (a *App) ImportTcfConsent(ctx context.Context, who Actor, customerID, tcStr
 		return TCFImport{}, err
 	}
 	if gpcApplies(who) {
-		choices = slices.DeleteFunc(choices, func(ch consent.Choice) bool { return ch.Granted && consent.GPCPurposes.Has(ch.Purpose) })
+		choices = slices.DeleteFunc(choices, consent.Choice.GrantsGPCPurpose)
 	}
 	res := features.ConsentResult{}
 	if len(choices) == 0 {

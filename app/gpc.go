@@ -52,7 +52,7 @@ func (a *App) honourGPC(ctx context.Context, who Actor, p features.Pseudonym) er
 	var choices []consent.Choice
 	for _, purpose := range consent.GPCPurposes.Purposes() {
 		d := state.Decisions[purpose]
-		if d.Status == consent.StatusRefused || d.Status == consent.StatusWithdrawn || d.OverGPC {
+		if d.SettledUnderGPC() {
 			continue
 		}
 		choices = append(choices, consent.Choice{Purpose: purpose})
@@ -74,7 +74,7 @@ func checkGPCConflict(who Actor, choices []consent.Choice, confirmed bool) error
 		return nil
 	}
 	for _, ch := range choices {
-		if ch.Granted && consent.GPCPurposes.Has(ch.Purpose) {
+		if ch.GrantsGPCPurpose() {
 			return fault.Wrapf(ErrGPCConflict, "%s: the browser's Global Privacy Control asks that it stay off; confirm the choice to turn it on anyway (confirm_over_gpc)", ch.Purpose)
 		}
 	}

@@ -87,6 +87,13 @@ type Decision struct {
 // Granted reports whether consent is given now.
 func (d Decision) Granted() bool { return d.Status == StatusGiven }
 
+// SettledUnderGPC reports whether a Global Privacy Control opt-out has
+// nothing to change here: the purpose is refused or withdrawn already, or
+// the customer confirmed its grant over the signal.
+func (d Decision) SettledUnderGPC() bool {
+	return d.Status == StatusRefused || d.Status == StatusWithdrawn || d.OverGPC
+}
+
 // State is a customer's decisions for every purpose. The zero State means
 // "never asked" for all purposes: nothing is granted by default.
 type State struct {
@@ -123,6 +130,10 @@ type Choice struct {
 	// purpose be deleted too.
 	DeleteData bool
 }
+
+// GrantsGPCPurpose reports whether the choice turns on a purpose the
+// Global Privacy Control keeps off.
+func (ch Choice) GrantsGPCPurpose() bool { return ch.Granted && GPCPurposes.Has(ch.Purpose) }
 
 // Change is a set of choices made at once, under one notice.
 type Change struct {
@@ -219,7 +230,7 @@ func Apply(state State, c Change) (State, []LedgerEntry) {
 		case ch.Granted:
 			next.Status = StatusGiven
 			next.SensitiveGranted = ch.Sensitive
-			next.OverGPC = c.OverGPC && GPCPurposes.Has(ch.Purpose)
+			next.OverGPC = c.OverGPC && ch.GrantsGPCPurpose()
 		case prev.Status == StatusGiven || prev.Status == StatusWithdrawn:
 			next.Status = StatusWithdrawn
 		default:
@@ -235,7 +246,7 @@ func Apply(state State, c Change) (State, []LedgerEntry) {
 			Method:        c.Method.String(),
 			ActorRole:     c.ActorRole,
 			DeleteData:    ch.DeleteData,
-			OverGPC:       c.OverGPC && ch.Granted && GPCPurposes.Has(ch.Purpose),
+			OverGPC:       next.OverGPC,
 		})
 	}
 	return state, entries

@@ -251,8 +251,7 @@ func (s *Store) ApplyConsent(ctx context.Context, p Pseudonym, change consent.Ch
 		change := change
 		if change.SkipOptedOut {
 			change.Choices = slices.DeleteFunc(slices.Clone(change.Choices), func(ch consent.Choice) bool {
-				d := state.Decisions[ch.Purpose]
-				return d.Status == consent.StatusRefused || d.Status == consent.StatusWithdrawn || d.OverGPC
+				return state.Decisions[ch.Purpose].SettledUnderGPC()
 			})
 			if len(change.Choices) == 0 {
 				result.State = state
