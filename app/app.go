@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -43,9 +40,6 @@ type Config struct {
 	NoticeVersion string
 }
 
-// MaxNoticeVersionLen bounds a notice version, as the consent ledger does.
-const MaxNoticeVersionLen = consent.MaxNoticeVersionLen
-
 // Validate checks the settings the use cases rely on.
 func (c *Config) Validate() error {
 	var errs []error
@@ -73,9 +67,8 @@ func (c *Config) Validate() error {
 	if c.SignalRetention == nil {
 		errs = append(errs, errors.New("signal retention is not set"))
 	}
-	if c.NoticeVersion == "" || len(c.NoticeVersion) > MaxNoticeVersionLen || !utf8.ValidString(c.NoticeVersion) ||
-		strings.IndexFunc(c.NoticeVersion, unicode.IsControl) >= 0 {
-		errs = append(errs, fmt.Errorf("notice version: 1 to %d printable characters, got %q", MaxNoticeVersionLen, c.NoticeVersion))
+	if err := consent.ValidateNoticeVersion("notice version", c.NoticeVersion); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Train.Validate(); err != nil {
 		errs = append(errs, err)

@@ -156,6 +156,20 @@ type Change struct {
 	OverGPC bool
 }
 
+// ValidateNoticeVersion checks a notice version as the ledger records it
+// (without surrounding spaces): required, at most MaxNoticeVersionLen
+// printable characters.
+func ValidateNoticeVersion(field, notice string) error {
+	v := strings.TrimSpace(notice)
+	switch {
+	case v == "":
+		return invalidf(field, "required: the version of the consent notice the customer saw")
+	case len(v) > MaxNoticeVersionLen || !utf8.ValidString(v) || !printable(v):
+		return invalidf(field, "must be at most %d printable characters", MaxNoticeVersionLen)
+	}
+	return nil
+}
+
 // MaxNoticeVersionLen bounds the notice version a caller may record.
 const MaxNoticeVersionLen = 64
 
@@ -183,12 +197,8 @@ func (c *Change) Validate() error {
 			return invalidf(indexed("choices", i, "sensitive"), "sensitive is only allowed when granting (granted=true)")
 		}
 	}
-	v := strings.TrimSpace(c.NoticeVersion)
-	switch {
-	case v == "":
-		return invalidf("notice_version", "required: the version of the consent notice the customer saw")
-	case len(v) > MaxNoticeVersionLen || !utf8.ValidString(v) || !printable(v):
-		return invalidf("notice_version", "must be at most %d printable characters", MaxNoticeVersionLen)
+	if err := ValidateNoticeVersion("notice_version", c.NoticeVersion); err != nil {
+		return err
 	}
 	if c.Method == MethodUnspecified || c.Method >= numMethods {
 		return invalidf("method", "required: one of ui, api, gpc, import, objection")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/redisconn"
 	"github.com/candorhq/candor/server/grpcapi"
@@ -70,7 +71,7 @@ func TestValidateFailsClosed(t *testing.T) {
 		"model refresh 0":       func(c *Config) { c.ModelRefresh = 0 },
 		"no notice version":     func(c *Config) { c.NoticeVersion = "" },
 		"notice with a newline": func(c *Config) { c.NoticeVersion = "v1\nforged" },
-		"notice too long":       func(c *Config) { c.NoticeVersion = strings.Repeat("n", app.MaxNoticeVersionLen+1) },
+		"notice too long":       func(c *Config) { c.NoticeVersion = strings.Repeat("n", consent.MaxNoticeVersionLen+1) },
 		"no request timeout":    func(c *Config) { c.RequestTimeout = 0 },
 		"no shutdown timeout":   func(c *Config) { c.ShutdownTimeout = 0 },
 	}
