@@ -130,19 +130,21 @@ func (a *App) ListConsentHistory(ctx context.Context, who Actor, customerID stri
 
 // ObjectToProfiling records an objection to profiling (GDPR article 21):
 // personalisation and marketing emails withdrawn, with method "objection".
-// An empty notice version (a page) records the configured one.
 func (a *App) ObjectToProfiling(ctx context.Context, who Actor, customerID, noticeVersion string) (features.ConsentResult, error) {
 	p, err := a.customer(ctx, OpObjectToProfiling, who, customerID)
 	if err != nil {
 		return features.ConsentResult{}, err
 	}
-	if customerID == "" && noticeVersion == "" {
-		noticeVersion = a.cfg.NoticeVersion
-	}
 	return a.store.ApplyConsent(ctx, p, consent.Change{
 		Choices:       []consent.Choice{{Purpose: consent.Personalization}, {Purpose: consent.MarketingEmail}},
 		NoticeVersion: noticeVersion, Method: consent.MethodObjection, ActorRole: string(who.Role), At: a.now(),
 	})
+}
+
+// ObjectOnPage is ObjectToProfiling made on one of candor's own pages, under
+// the notice version the operator configures.
+func (a *App) ObjectOnPage(ctx context.Context, who Actor) (features.ConsentResult, error) {
+	return a.ObjectToProfiling(ctx, who, "", a.cfg.NoticeVersion)
 }
 
 // TCFImport is what importing a TCF consent string recorded.

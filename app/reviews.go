@@ -27,11 +27,16 @@ func (a *App) CreateReview(ctx context.Context, who Actor, recommendationID, kin
 	// One time for the read and the case: a case is stamped no later than
 	// the read of the answer it copies (see the erasure follow-up).
 	now := a.now()
-	owner, answer, err := a.readableAnswer(ctx, OpCreateReview, who, recommendationID, now)
-	if err != nil {
+	// A malformed request reads nothing and records nothing (not even the
+	// request's GPC opt-out); access first, as every use case.
+	if err := authorize(OpCreateReview, who); err != nil {
 		return nil, err
 	}
 	if err := explain.CheckReviewRequest(kind, message); err != nil {
+		return nil, err
+	}
+	owner, answer, err := a.readableAnswer(ctx, OpCreateReview, who, recommendationID, now)
+	if err != nil {
 		return nil, err
 	}
 	return a.reviews.Open(ctx, owner, answer, kind, message, now)

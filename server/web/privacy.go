@@ -294,7 +294,7 @@ func (p *Pages) privacyObject(c echo.Context) error {
 	if sess == nil {
 		return err
 	}
-	if _, err := p.core.ObjectToProfiling(c.Request().Context(), actor(c, sess), "", ""); err != nil {
+	if _, err := p.core.ObjectOnPage(c.Request().Context(), actor(c, sess)); err != nil {
 		return p.privacyFailed(c, err)
 	}
 	return p.privacyDone(c, sess, privacyFlash{Action: "object"})
