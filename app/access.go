@@ -156,12 +156,6 @@ var surfaceAccess = map[Role][]string{
 	RoleSupportAgent: {"support"},
 }
 
-// SurfacePurpose returns the purpose a surface serves.
-func SurfacePurpose(surface string) (consent.Purpose, bool) {
-	p, ok := surfaces[surface]
-	return p, ok
-}
-
 // surfaceReadable reports whether the actor may read answers of a surface.
 func surfaceReadable(who Actor, surface string) bool {
 	allowed, limited := surfaceAccess[who.Role]

@@ -188,9 +188,6 @@ func (a *App) Explanations() *explain.Store { return a.explanations }
 // Reviews are the review cases (see Store).
 func (a *App) Reviews() *explain.Reviews { return a.reviews }
 
-// Config returns the configuration the core runs with.
-func (a *App) Config() Config { return a.cfg }
-
 // Why the core is not ready.
 var (
 	ErrStoreUnreachable = errors.New("store not reachable")

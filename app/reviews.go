@@ -7,20 +7,11 @@ import (
 	"github.com/candorhq/candor/internal/fault"
 )
 
-// ErrReviewExists answers a second review request of the same kind about
-// the same answer while the first still waits for a person. Its Detail is
-// the pending case (*explain.Case). (explain decides it, atomically.)
-var ErrReviewExists = explain.ErrReviewExists
-
-// ReviewPending reports whether a review case of that status still waits
-// for a person's answer.
-func ReviewPending(status string) bool { return explain.ReviewPending(status) }
-
 // CreateReview opens a case about a stored recommendation: by the customer
 // it was made for (customer token), or by the storefront or support chat
 // relaying the customer's request about an answer of their own surfaces.
 // While a case of the same kind about the same answer is pending, a second
-// is refused with ErrReviewExists, carrying the pending case: explain
+// is refused with explain.ErrReviewExists, carrying the pending case: explain
 // checks and opens in one transaction, so of concurrent requests exactly
 // one opens a case.
 func (a *App) CreateReview(ctx context.Context, who Actor, recommendationID, kind, message string) (*explain.Case, error) {

@@ -82,9 +82,6 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*Server, error) {
 	return s, nil
 }
 
-// App is the application core the server's doors open onto.
-func (s *Server) App() *app.App { return s.core }
-
 // TrainNow rebuilds the item model from the store immediately.
 func (s *Server) TrainNow(ctx context.Context) error { return s.core.TrainNow(ctx) }
 

@@ -93,6 +93,7 @@ func DemoKey(r app.Role) string { return "demo-" + string(r) + "-key" }
 type keyring struct {
 	digests [][sha256.Size]byte
 	keys    []APIKey
+	names   []string // each key's Name, computed once
 }
 
 // CheckAPIKeys refuses a set of keys that gives the same key twice.
@@ -112,11 +113,13 @@ func newKeyring(keys []APIKey) (*keyring, error) {
 		seen[d] = true
 		k.digests = append(k.digests, d)
 		k.keys = append(k.keys, key)
+		k.names = append(k.names, key.Name())
 	}
 	return k, nil
 }
 
-func (k *keyring) find(presented string) (APIKey, bool) {
+// find returns the presented key's role and name.
+func (k *keyring) find(presented string) (app.Role, string, bool) {
 	d := sha256.Sum256([]byte(presented))
 	found := -1
 	for i := range k.digests {
@@ -125,7 +128,7 @@ func (k *keyring) find(presented string) (APIKey, bool) {
 		}
 	}
 	if found < 0 {
-		return APIKey{}, false
+		return "", "", false
 	}
-	return k.keys[found], true
+	return k.keys[found].Role, k.names[found], true
 }

@@ -129,11 +129,11 @@ func (a *authenticator) actorOf(credential string) (app.Actor, error) {
 		}
 		return app.CustomerActor(sess.Customer, false), nil
 	}
-	key, ok := a.keys.find(credential)
+	role, name, ok := a.keys.find(credential)
 	if !ok {
 		return app.Actor{}, status.Error(codes.Unauthenticated, "unknown API key")
 	}
-	return app.Actor{Role: key.Role, KeyName: key.Name()}, nil
+	return app.Actor{Role: role, KeyName: name}, nil
 }
 
 // contextStream gives a stream a context of its own.

@@ -23,7 +23,7 @@ type reviewService struct {
 // pending case as the status's detail.
 func (s *reviewService) CreateReview(ctx context.Context, req *candorv1.CreateReviewRequest) (*candorv1.CreateReviewResponse, error) {
 	c, err := s.core.CreateReview(ctx, actor(ctx), req.GetRecommendationId(), req.GetKind(), req.GetMessage())
-	if errors.Is(err, app.ErrReviewExists) {
+	if errors.Is(err, explain.ErrReviewExists) {
 		return nil, s.exists(ctx, err)
 	}
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/candorhq/candor/app"
+	"github.com/candorhq/candor/server/grpcapi"
 	"github.com/candorhq/candor/server/observe"
 )
 
@@ -178,14 +179,7 @@ func actor(c echo.Context, sess *app.Session) app.Actor {
 }
 
 // sendsGPC reports whether a page request carries "Sec-GPC: 1".
-func sendsGPC(r *http.Request) bool {
-	for _, v := range r.Header.Values("Sec-GPC") {
-		if v == "1" {
-			return true
-		}
-	}
-	return false
-}
+func sendsGPC(r *http.Request) bool { return grpcapi.SendsGPC(r.Header.Values("Sec-GPC")) }
 
 // formLabel derives the form token from the session.
 const formLabel = "candor/why-form"

@@ -232,7 +232,7 @@ func buildWhyPage(in whyPageInput) *whyPage {
 			continue
 		}
 		page.Ask.Cases = append(page.Ask.Cases, whyCase{Kind: c.Kind, Status: c.Status, Sent: whyDate(c.CreatedAt)})
-		if app.ReviewPending(c.Status) {
+		if explain.ReviewPending(c.Status) {
 			page.Ask.Pending = true
 		}
 	}
