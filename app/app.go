@@ -112,6 +112,28 @@ type App struct {
 	followUps chan erasureFollowUp
 }
 
+// data are the stores of one namespace, as the servers and `candor train`
+// both open them.
+type data struct {
+	keys     keyspace.Keyspace
+	codec    *features.Codec
+	store    *features.Store
+	catalog  *features.Catalog
+	policies *consent.PolicyStore
+}
+
+func openData(rdb redis.UniversalClient, namespace string, secret features.Secret, retention *features.Retention) (data, error) {
+	keys, err := keyspace.New(namespace)
+	if err != nil {
+		return data{}, err
+	}
+	d := data{keys: keys, codec: features.NewCodec(secret), policies: consent.NewPolicyStore(rdb, keys), catalog: features.NewCatalog(rdb, keys)}
+	d.store = features.NewStore(rdb, features.StoreOptions{
+		Keyspace: keys, Codec: d.codec, Retention: retention, Policies: d.policies, Catalog: d.catalog,
+	})
+	return d, nil
+}
+
 // New builds the core over an open Redis client. cfg must be valid.
 func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 	if err := cfg.Validate(); err != nil {
@@ -126,16 +148,11 @@ func New(cfg Config, rdb redis.UniversalClient, o Options) (*App, error) {
 	if o.After == nil {
 		o.After = time.After
 	}
-	keys, err := keyspace.New(cfg.Namespace)
+	d, err := openData(rdb, cfg.Namespace, cfg.Secret, cfg.SignalRetention)
 	if err != nil {
 		return nil, err
 	}
-	codec := features.NewCodec(cfg.Secret)
-	policies := consent.NewPolicyStore(rdb, keys)
-	catalog := features.NewCatalog(rdb, keys)
-	store := features.NewStore(rdb, features.StoreOptions{
-		Keyspace: keys, Codec: codec, Retention: cfg.SignalRetention, Policies: policies, Catalog: catalog,
-	})
+	keys, codec, store, catalog, policies := d.keys, d.codec, d.store, d.catalog, d.policies
 	models := engine.NewHolder()
 	return &App{
 		cfg:          cfg,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/candorhq/candor/consent"
 	"github.com/candorhq/candor/engine"
 	"github.com/candorhq/candor/features"
 	"github.com/candorhq/candor/internal/keyspace"
@@ -59,18 +58,11 @@ func TrainALS(ctx context.Context, rdb redis.UniversalClient, cfg *TrainConfig, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	keys, err := keyspace.New(cfg.Namespace)
+	d, err := openData(rdb, cfg.Namespace, cfg.Secret, cfg.SignalRetention)
 	if err != nil {
 		return nil, err
 	}
-	store := features.NewStore(rdb, features.StoreOptions{
-		Keyspace:  keys,
-		Codec:     features.NewCodec(cfg.Secret),
-		Retention: cfg.SignalRetention,
-		Policies:  consent.NewPolicyStore(rdb, keys),
-		Catalog:   features.NewCatalog(rdb, keys),
-	})
-	return trainALS(ctx, store, engine.NewALSStore(rdb, keys), cfg.ALS, cfg.Keep, now)
+	return trainALS(ctx, d.store, engine.NewALSStore(rdb, d.keys), cfg.ALS, cfg.Keep, now)
 }
 
 // trainALS trains on store and saves the model in models.
